@@ -1,0 +1,1 @@
+//  placeholder replaced by the simulated network (see tests/simnet.h)
