@@ -1,1 +1,1635 @@
-//  in progress
+/*  =========================================================================
+    rumor_membership - SWIM membership core
+
+    The table is a hash (id -> member) plus a dense array of the same
+    members for O(1) random choice; we are always entry 0. Each member
+    keeps its public view (rumor_member_t) and its wire form
+    (Rumor__MemberUpdate) side by side, both pointing into strings the
+    member owns, so tables and gossip are sent without copying.
+
+    The gossip queue holds at most one update per member (the member's
+    current entry: a newer update replaces an older one and restarts its
+    count). It is a row of buckets, bucket t holding the members sent t
+    times, so "least transmitted first" is a walk from bucket 0.
+    =========================================================================
+*/
+
+#include "membership.h"
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+//  JoinReply and PushPull tables go out in chunks of at most this many
+//  members: the codec refuses more than RUMOR_REPEATED_MAX items in one
+//  repeated field, and half of that keeps a chunk of plain members near
+//  50 KiB, friendly to socket buffers.
+#define S_CHUNK_MEMBERS     512
+//  ... and at most this many packed bytes, so that members with many long
+//  tags (64 x 510 bytes each at worst) still fit in RUMOR_FRAME_MAX.
+#define S_CHUNK_BYTES       (RUMOR_FRAME_MAX / 2)
+//  memberlist's pushPullScaleThreshold: above 32 members the push-pull
+//  interval grows by one period per doubling of N, so the full-table bytes
+//  each node sends per second stay about flat as the cluster grows.
+#define S_PUSH_PULL_SCALE_THRESHOLD  32
+//  Bounds that keep the cfg sane (a cfg past them is a programmer error
+//  and rumor_membership_new returns NULL)
+#define S_FANOUT_MAX        64
+#define S_RETRANSMIT_MULT_MAX  64
+
+//  One tag, borrowed from a "key=value" string or a wire Tag
+typedef struct {
+    const char *key;                //  key, NOT terminated at key_len
+    size_t key_len;                 //  bytes in key
+    const char *value;              //  NUL-terminated value
+} s_tag_t;
+
+//  One entry of the table
+typedef struct {
+    rumor_member_t view;            //  public view, points into below
+    Rumor__MemberUpdate pb;         //  wire form, points into below
+    char *name;                     //  node name, never NULL
+    char *endpoint;                 //  endpoint, never NULL
+    size_t n_tags;                  //  number of tags
+    char **kv;                      //  "key=value" strings
+    Rumor__Tag *tag_store;          //  wire tags, key/value owned
+    Rumor__Tag **tag_ptrs;          //  pointers into tag_store, for pb
+    rumor_id_t accuser;             //  latest accuser, zero if none
+    rumor_id_t *accusers;           //  distinct accusers of this suspicion
+                                    //  (max_accusers slots, or NULL)
+    size_t n_accusers;              //  used slots in accusers
+    size_t index;                   //  position in the dense array
+    uint32_t transmits;             //  sends since last queued
+    void *handle;                   //  handle in its bucket; NULL = idle
+    bool join_sent;                 //  join_id sent it a Join ...
+    int64_t join_sent_at;           //  ... at this moment
+} s_member_t;
+
+struct _rumor_membership_t {
+    rumor_membership_cfg_t cfg;     //  our configuration (no borrowed
+                                    //  pointers kept: they are zeroed)
+    rumor_fx_t *fx;                 //  queued effects
+    rumor_prng_t prng;              //  seeded choices
+    rumor_membership_stats_t stats; //  counters
+    zhashx_t *index;                //  id bytes -> s_member_t
+    s_member_t **members;           //  dense array; [0] is us
+    s_member_t **scratch;           //  candidates while choosing peers
+    size_t n_members;               //  entries in members
+    size_t capacity;                //  slots in members and scratch
+    s_member_t *me;                 //  our own entry
+    size_t counts [5];              //  entries per Rumor__State
+    zlistx_t **buckets;             //  gossip queue, by transmit count
+    uint32_t n_buckets;             //  highest possible retransmit limit
+    size_t n_queued;                //  members in any bucket
+    s_member_t **targets;           //  gossip_fanout slots
+    Rumor__MemberUpdate **batch;    //  max_piggyback slots
+    size_t cursor;                  //  iteration position
+    bool started;                   //  first now seen; timers set
+    int64_t now;                    //  latest now seen
+    int64_t gossip_at;              //  next gossip round, when queued
+    int64_t push_pull_at;           //  next push-pull
+    int64_t reap_at;                //  earliest reap, -1 = none
+    bool leaving;                   //  leave was called
+};
+
+//  What applying one update did
+typedef enum {
+    S_NEWS,                         //  changed the table
+    S_KNOWN,                        //  nothing new: duplicate, confirmation
+    S_STALE,                        //  older than what we hold (counted)
+    S_REFUSED                       //  refused for another reason (counted)
+} s_outcome_t;
+
+//  --------------------------------------------------------------------------
+//  Trace
+
+static void
+s_trace (rumor_membership_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_trace (rumor_membership_t *self, const char *format, ...)
+{
+    if (!self->cfg.trace)
+        return;
+    char line [512];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (line, sizeof (line), format, args);
+    va_end (args);
+    self->cfg.trace (self->cfg.trace_arg, line);
+}
+
+static const char *
+s_state_name (Rumor__State state)
+{
+    switch (state) {
+        case RUMOR__STATE__STATE_ALIVE:   return "alive";
+        case RUMOR__STATE__STATE_SUSPECT: return "suspect";
+        case RUMOR__STATE__STATE_DEAD:    return "dead";
+        case RUMOR__STATE__STATE_LEFT:    return "left";
+        default:                          return "invalid";
+    }
+}
+
+//  Trace one event about a member (an id from the wire or the table)
+static void
+s_trace_id (rumor_membership_t *self, const char *event,
+            const rumor_id_t *id, uint64_t generation, uint32_t incarnation,
+            Rumor__State state)
+{
+    if (!self->cfg.trace)
+        return;
+    char hex [RUMOR_ID_HEX];
+    s_trace (self, "membership: %s id=%s gen=%" PRIu64 " inc=%" PRIu32
+             " state=%s", event, rumor_id_hex (id, hex), generation,
+             incarnation, s_state_name (state));
+}
+
+static void
+s_trace_update (rumor_membership_t *self, const char *event,
+                const Rumor__MemberUpdate *up)
+{
+    if (!self->cfg.trace)
+        return;
+    rumor_id_t id;
+    rumor_id_from_bin (&id, up->id);
+    s_trace_id (self, event, &id, up->generation, up->incarnation, up->state);
+}
+
+//  --------------------------------------------------------------------------
+//  Tags: kept sorted by key, as the wire wants, so tag sets compare
+//  element by element
+
+static int
+s_tag_compare (const void *a, const void *b)
+{
+    const s_tag_t *x = (const s_tag_t *) a;
+    const s_tag_t *y = (const s_tag_t *) b;
+    size_t common = x->key_len < y->key_len? x->key_len: y->key_len;
+    int rc = memcmp (x->key, y->key, common);
+    if (rc)
+        return rc;
+    return x->key_len < y->key_len? -1: x->key_len > y->key_len? 1: 0;
+}
+
+//  Parse "key=value" strings into tags (a string without '=' is a key with
+//  an empty value), sorted. Returns 0, or -1 if any tag is out of the
+//  protocol's bounds or a key repeats.
+static int
+s_parse_tags (const char *const *strings, size_t n, s_tag_t *tags)
+{
+    if (n > RUMOR_TAGS_MAX || (n && !strings))
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *string = strings [i];
+        if (!string)
+            return -1;
+        const char *equals = strchr (string, '=');
+        tags [i].key = string;
+        tags [i].key_len = equals? (size_t) (equals - string): strlen (string);
+        tags [i].value = equals? equals + 1: "";
+        if (tags [i].key_len == 0 || tags [i].key_len > RUMOR_KEY_MAX
+        ||  !rumor_codec_valid_string (tags [i].value, RUMOR_KEY_MAX))
+            return -1;
+    }
+    qsort (tags, n, sizeof (s_tag_t), s_tag_compare);
+    for (size_t i = 1; i < n; i++)
+        if (s_tag_compare (&tags [i - 1], &tags [i]) == 0)
+            return -1;
+    return 0;
+}
+
+//  Borrow wire tags (already bounded by the codec), sorted
+static void
+s_wire_tags (Rumor__Tag **wire, size_t n, s_tag_t *tags)
+{
+    for (size_t i = 0; i < n; i++) {
+        tags [i].key = wire [i]->key;
+        tags [i].key_len = strlen (wire [i]->key);
+        tags [i].value = wire [i]->value;
+    }
+    qsort (tags, n, sizeof (s_tag_t), s_tag_compare);
+}
+
+static bool
+s_tags_equal (const s_member_t *m, const s_tag_t *tags, size_t n)
+{
+    if (m->n_tags != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const Rumor__Tag *tag = m->tag_ptrs [i];
+        if (strlen (tag->key) != tags [i].key_len
+        ||  memcmp (tag->key, tags [i].key, tags [i].key_len)
+        ||  strcmp (tag->value, tags [i].value))
+            return false;
+    }
+    return true;
+}
+
+static void
+s_member_free_tags (s_member_t *m)
+{
+    for (size_t i = 0; i < m->n_tags; i++) {
+        free (m->kv [i]);
+        free (m->tag_store [i].key);
+        free (m->tag_store [i].value);
+    }
+    free (m->kv);
+    free (m->tag_store);
+    free (m->tag_ptrs);
+    m->kv = NULL;
+    m->tag_store = NULL;
+    m->tag_ptrs = NULL;
+    m->n_tags = 0;
+}
+
+//  Replace a member's tags with copies of tags (sorted)
+static void
+s_member_set_tags (s_member_t *m, const s_tag_t *tags, size_t n)
+{
+    s_member_free_tags (m);
+    if (n == 0)
+        return;
+    m->kv = (char **) calloc (n, sizeof (char *));
+    m->tag_store = (Rumor__Tag *) calloc (n, sizeof (Rumor__Tag));
+    m->tag_ptrs = (Rumor__Tag **) calloc (n, sizeof (Rumor__Tag *));
+    assert (m->kv && m->tag_store && m->tag_ptrs);
+    for (size_t i = 0; i < n; i++) {
+        size_t value_len = strlen (tags [i].value);
+        m->kv [i] = (char *) malloc (tags [i].key_len + value_len + 2);
+        assert (m->kv [i]);
+        memcpy (m->kv [i], tags [i].key, tags [i].key_len);
+        m->kv [i][tags [i].key_len] = '=';
+        memcpy (m->kv [i] + tags [i].key_len + 1, tags [i].value, value_len + 1);
+        rumor__tag__init (&m->tag_store [i]);
+        m->tag_store [i].key = strndup (tags [i].key, tags [i].key_len);
+        m->tag_store [i].value = strdup (tags [i].value);
+        assert (m->tag_store [i].key && m->tag_store [i].value);
+        m->tag_ptrs [i] = &m->tag_store [i];
+    }
+    m->n_tags = n;
+}
+
+//  --------------------------------------------------------------------------
+//  Members
+
+static s_member_t *
+s_member_new (const rumor_id_t *id)
+{
+    s_member_t *m = (s_member_t *) zmalloc (sizeof (s_member_t));
+    assert (m);
+    m->view.id = *id;
+    m->view.state = RUMOR__STATE__STATE_ALIVE;
+    m->name = strdup ("");
+    m->endpoint = strdup ("");
+    assert (m->name && m->endpoint);
+    return m;
+}
+
+static void
+s_member_destroy (s_member_t **m_p)
+{
+    s_member_t *m = *m_p;
+    if (m) {
+        s_member_free_tags (m);
+        free (m->name);
+        free (m->endpoint);
+        free (m->accusers);
+        free (m);
+        *m_p = NULL;
+    }
+}
+
+//  Replace a string the member owns if it differs; true if it changed
+static bool
+s_replace_string (char **field, const char *value)
+{
+    if (strcmp (*field, value) == 0)
+        return false;
+    free (*field);
+    *field = strdup (value);
+    assert (*field);
+    return true;
+}
+
+//  Point the view and the wire form at the member's current fields
+static void
+s_member_sync (s_member_t *m)
+{
+    m->view.name = m->name;
+    m->view.endpoint = m->endpoint;
+    m->view.n_tags = m->n_tags;
+    m->view.tags = (const char *const *) m->kv;
+
+    rumor__member_update__init (&m->pb);
+    m->pb.id = rumor_id_bin (&m->view.id);
+    m->pb.generation = m->view.generation;
+    m->pb.incarnation = m->view.incarnation;
+    m->pb.state = m->view.state;
+    m->pb.name = m->name;
+    m->pb.endpoint = m->endpoint;
+    m->pb.n_tags = m->n_tags;
+    m->pb.tags = m->tag_ptrs;
+    bool accused = m->view.state == RUMOR__STATE__STATE_SUSPECT
+                || m->view.state == RUMOR__STATE__STATE_DEAD;
+    if (accused && !rumor_id_is_zero (&m->accuser))
+        m->pb.accuser = rumor_id_bin (&m->accuser);
+}
+
+static s_member_t *
+s_member_of_pb (Rumor__MemberUpdate *pb)
+{
+    return (s_member_t *) ((char *) pb - offsetof (s_member_t, pb));
+}
+
+//  Record an accuser of the current suspicion; true if not seen before.
+//  The set is bounded by max_accusers: past it, new accusers are not
+//  remembered (Lifeguard needs only a few confirmations).
+static bool
+s_member_accuse (rumor_membership_t *self, s_member_t *m, const rumor_id_t *by)
+{
+    for (size_t i = 0; i < m->n_accusers; i++)
+        if (rumor_id_eq (&m->accusers [i], by))
+            return false;
+    if (m->n_accusers >= self->cfg.max_accusers)
+        return false;
+    if (!m->accusers) {
+        //  Allocated on first suspicion: most members are never suspected
+        m->accusers = (rumor_id_t *) calloc (self->cfg.max_accusers,
+                                             sizeof (rumor_id_t));
+        assert (m->accusers);
+    }
+    m->accusers [m->n_accusers++] = *by;
+    return true;
+}
+
+//  --------------------------------------------------------------------------
+//  The table
+
+static size_t
+s_id_hasher (const void *key)
+{
+    return (size_t) rumor_hash64 (key, RUMOR_ID_SIZE);
+}
+
+static int
+s_id_comparator (const void *a, const void *b)
+{
+    return memcmp (a, b, RUMOR_ID_SIZE);
+}
+
+static void *
+s_id_duplicator (const void *key)
+{
+    void *copy = malloc (RUMOR_ID_SIZE);
+    assert (copy);
+    memcpy (copy, key, RUMOR_ID_SIZE);
+    return copy;
+}
+
+static void
+s_id_destructor (void **key_p)
+{
+    free (*key_p);
+    *key_p = NULL;
+}
+
+static s_member_t *
+s_lookup (rumor_membership_t *self, const rumor_id_t *id)
+{
+    return (s_member_t *) zhashx_lookup (self->index, id->bytes);
+}
+
+static void
+s_insert (rumor_membership_t *self, s_member_t *m)
+{
+    if (self->n_members == self->capacity) {
+        self->capacity *= 2;
+        self->members = (s_member_t **) realloc (self->members,
+                            self->capacity * sizeof (s_member_t *));
+        self->scratch = (s_member_t **) realloc (self->scratch,
+                            self->capacity * sizeof (s_member_t *));
+        assert (self->members && self->scratch);
+    }
+    m->index = self->n_members;
+    self->members [self->n_members++] = m;
+    int rc = zhashx_insert (self->index, m->view.id.bytes, m);
+    assert (rc == 0);
+    self->counts [m->view.state]++;
+}
+
+static void s_unqueue (rumor_membership_t *self, s_member_t *m);
+
+//  Remove and destroy a member (never us)
+static void
+s_remove (rumor_membership_t *self, s_member_t *m)
+{
+    assert (m != self->me);
+    s_unqueue (self, m);
+    self->counts [m->view.state]--;
+    zhashx_delete (self->index, m->view.id.bytes);
+    s_member_t *last = self->members [--self->n_members];
+    self->members [m->index] = last;
+    last->index = m->index;
+    s_member_destroy (&m);
+}
+
+static bool
+s_is_gone (Rumor__State state)
+{
+    return state == RUMOR__STATE__STATE_DEAD || state == RUMOR__STATE__STATE_LEFT;
+}
+
+//  Change a member's state, keeping the per-state counts and the reaping
+//  schedule right
+static void
+s_set_state (rumor_membership_t *self, s_member_t *m, Rumor__State state,
+             int64_t now)
+{
+    self->counts [m->view.state]--;
+    self->counts [state]++;
+    m->view.state = state;
+    if (s_is_gone (state) && m != self->me) {
+        int64_t due = now + self->cfg.reap_after_ms;
+        if (self->reap_at < 0 || due < self->reap_at)
+            self->reap_at = due;
+    }
+}
+
+static size_t
+s_alive_peers (rumor_membership_t *self)
+{
+    size_t alive = self->counts [RUMOR__STATE__STATE_ALIVE];
+    return self->me->view.state == RUMOR__STATE__STATE_ALIVE? alive - 1: alive;
+}
+
+//  --------------------------------------------------------------------------
+//  Gossip queue
+
+//  SWIM/memberlist: retransmit each update lambda * ceil (log10 (N + 1))
+//  times. log N rounds of fanout-way gossip reach everyone with high
+//  probability; the multiplier buys margin against loss.
+static uint32_t
+s_retransmit_limit (uint32_t mult, size_t n)
+{
+    return mult * (uint32_t) ceil (log10 ((double) n + 1.0));
+}
+
+static uint32_t
+s_limit (rumor_membership_t *self)
+{
+    uint32_t limit = s_retransmit_limit (self->cfg.retransmit_mult,
+                                         self->n_members);
+    return limit < self->n_buckets? limit: self->n_buckets;
+}
+
+//  Queue a member's current entry, replacing any older queued update about
+//  it, with its count back at zero. Newest news goes first among equals.
+static void
+s_queue (rumor_membership_t *self, s_member_t *m)
+{
+    if (m->handle)
+        zlistx_detach (self->buckets [m->transmits], m->handle);
+    else
+        self->n_queued++;
+    m->transmits = 0;
+    m->handle = zlistx_add_start (self->buckets [0], m);
+    assert (m->handle);
+}
+
+static void
+s_unqueue (rumor_membership_t *self, s_member_t *m)
+{
+    if (m->handle) {
+        zlistx_detach (self->buckets [m->transmits], m->handle);
+        m->handle = NULL;
+        self->n_queued--;
+    }
+}
+
+//  Drop updates that reached the current limit (it falls when the table
+//  shrinks)
+static void
+s_purge_queue (rumor_membership_t *self)
+{
+    for (uint32_t t = s_limit (self); t < self->n_buckets; t++) {
+        s_member_t *m;
+        while ((m = (s_member_t *) zlistx_first (self->buckets [t])))
+            s_unqueue (self, m);
+    }
+}
+
+//  Take up to max queued updates, least transmitted first, and count one
+//  transmission for each; an update that reaches the limit leaves the queue.
+static size_t
+s_select (rumor_membership_t *self, Rumor__MemberUpdate **out, size_t max)
+{
+    s_purge_queue (self);
+    size_t n = 0;
+    for (uint32_t t = 0; t < self->n_buckets && n < max; t++) {
+        s_member_t *m = (s_member_t *) zlistx_first (self->buckets [t]);
+        for (; m && n < max; m = (s_member_t *) zlistx_next (self->buckets [t]))
+            out [n++] = &m->pb;
+    }
+    uint32_t limit = s_limit (self);
+    for (size_t i = 0; i < n; i++) {
+        s_member_t *m = s_member_of_pb (out [i]);
+        zlistx_detach (self->buckets [m->transmits], m->handle);
+        m->handle = NULL;
+        m->transmits++;
+        if (m->transmits < limit) {
+            m->handle = zlistx_add_end (self->buckets [m->transmits], m);
+            assert (m->handle);
+        }
+        else
+            self->n_queued--;
+    }
+    return n;
+}
+
+//  --------------------------------------------------------------------------
+//  Choosing peers
+
+typedef bool (s_eligible_fn) (rumor_membership_t *self, s_member_t *m);
+
+//  Gossip goes to alive and suspect members (a suspect may still refute),
+//  and to members dead for less than gossip_to_dead_ms, so that one
+//  wrongly declared dead hears it and refutes.
+static bool
+s_gossip_eligible (rumor_membership_t *self, s_member_t *m)
+{
+    switch (m->view.state) {
+        case RUMOR__STATE__STATE_ALIVE:
+        case RUMOR__STATE__STATE_SUSPECT:
+            return true;
+        case RUMOR__STATE__STATE_DEAD:
+            return self->now - m->view.changed_at < self->cfg.gossip_to_dead_ms;
+        default:
+            return false;
+    }
+}
+
+static bool
+s_alive_eligible (rumor_membership_t *self, s_member_t *m)
+{
+    (void) self;
+    return m->view.state == RUMOR__STATE__STATE_ALIVE;
+}
+
+static bool
+s_contains (s_member_t **set, size_t n, s_member_t *m)
+{
+    for (size_t i = 0; i < n; i++)
+        if (set [i] == m)
+            return true;
+    return false;
+}
+
+//  Choose up to k distinct eligible peers (never us) in random order. In a
+//  big table a few random probes find them in O(k); a small table, or one
+//  where few qualify, is shuffled whole.
+static size_t
+s_pick (rumor_membership_t *self, s_member_t **out, size_t k,
+        s_eligible_fn *eligible)
+{
+    size_t peers = self->n_members - 1;
+    size_t found = 0;
+    if (k == 0 || peers == 0)
+        return 0;
+    if (peers > 4 * k) {
+        for (size_t tries = 0; tries < 8 * k && found < k; tries++) {
+            uint32_t slot = 1 + rumor_prng_below (&self->prng, (uint32_t) peers);
+            s_member_t *m = self->members [slot];
+            if (eligible (self, m) && !s_contains (out, found, m))
+                out [found++] = m;
+        }
+        if (found == k)
+            return found;
+    }
+    size_t candidates = 0;
+    for (size_t i = 1; i < self->n_members; i++)
+        if (eligible (self, self->members [i]))
+            self->scratch [candidates++] = self->members [i];
+    rumor_prng_shuffle (&self->prng, self->scratch, candidates,
+                        sizeof (s_member_t *));
+    found = candidates < k? candidates: k;
+    memcpy (out, self->scratch, found * sizeof (s_member_t *));
+    return found;
+}
+
+//  --------------------------------------------------------------------------
+//  Effects
+
+static const char *
+s_endpoint_or_null (const char *endpoint)
+{
+    return endpoint && *endpoint? endpoint: NULL;
+}
+
+static void
+s_emit (rumor_membership_t *self, const char *kind, s_member_t *m)
+{
+    rumor_fx_event (self->fx, kind, &m->pb.base, NULL);
+}
+
+static void
+s_send (rumor_membership_t *self, const rumor_id_t *to, const char *endpoint,
+        const Rumor__Envelope *env)
+{
+    endpoint = s_endpoint_or_null (endpoint);
+    if (to || endpoint)
+        rumor_fx_send (self->fx, to, endpoint, env);
+}
+
+typedef enum {
+    S_TABLE_JOIN_REPLY,             //  answer to Join
+    S_TABLE_PUSH,                   //  PushPull we start
+    S_TABLE_PULL                    //  PushPull answering one
+} s_table_kind_t;
+
+static void
+s_send_chunk (rumor_membership_t *self, const rumor_id_t *to,
+              const char *endpoint, s_table_kind_t kind, bool first,
+              Rumor__MemberUpdate **chunk, size_t n)
+{
+    Rumor__Envelope env = RUMOR__ENVELOPE__INIT;
+    Rumor__JoinReply join_reply = RUMOR__JOIN_REPLY__INIT;
+    Rumor__PushPull push_pull = RUMOR__PUSH_PULL__INIT;
+    if (kind == S_TABLE_JOIN_REPLY) {
+        join_reply.members = chunk;
+        join_reply.n_members = n;
+        env.body_case = RUMOR__ENVELOPE__BODY_JOIN_REPLY;
+        env.join_reply = &join_reply;
+    }
+    else {
+        push_pull.members = chunk;
+        push_pull.n_members = n;
+        //  Only the first chunk of a PushPull we start asks for an answer:
+        //  the others are marked reply, "merge, do not answer", so a big
+        //  table costs one answer, not one per chunk
+        push_pull.reply = kind == S_TABLE_PULL || !first;
+        env.body_case = RUMOR__ENVELOPE__BODY_PUSH_PULL;
+        env.push_pull = &push_pull;
+    }
+    s_send (self, to, endpoint, &env);
+}
+
+//  Send our whole table (us first), cut in chunks the codec accepts
+static void
+s_send_table (rumor_membership_t *self, const rumor_id_t *to,
+              const char *endpoint, s_table_kind_t kind)
+{
+    Rumor__MemberUpdate *chunk [S_CHUNK_MEMBERS];
+    size_t n = 0;
+    size_t bytes = 0;
+    bool first = true;
+    for (size_t i = 0; i < self->n_members; i++) {
+        Rumor__MemberUpdate *pb = &self->members [i]->pb;
+        //  + 8: the field tag and length prefix around each member
+        size_t size = rumor__member_update__get_packed_size (pb) + 8;
+        if (n == S_CHUNK_MEMBERS || (n > 0 && bytes + size > S_CHUNK_BYTES)) {
+            s_send_chunk (self, to, endpoint, kind, first, chunk, n);
+            first = false;
+            n = 0;
+            bytes = 0;
+        }
+        chunk [n++] = pb;
+        bytes += size;
+    }
+    s_send_chunk (self, to, endpoint, kind, first, chunk, n);
+}
+
+//  --------------------------------------------------------------------------
+//  Applying updates: SWIM precedence, the one transition function
+
+static int
+s_rank (Rumor__State state)
+{
+    //  At equal incarnation DEAD/LEFT > SUSPECT > ALIVE
+    return state == RUMOR__STATE__STATE_ALIVE? 0:
+           state == RUMOR__STATE__STATE_SUSPECT? 1: 2;
+}
+
+//  Within one generation: > 0 if (inc, state) beats what we hold, 0 if
+//  equal, < 0 if older
+static int
+s_precedence (uint32_t inc, Rumor__State state, const s_member_t *m)
+{
+    if (inc != m->view.incarnation)
+        return inc > m->view.incarnation? 1: -1;
+    return s_rank (state) - s_rank (m->view.state);
+}
+
+//  A generation is a start time: one far in our future is refused
+static bool
+s_is_future (rumor_membership_t *self, int64_t now, uint64_t generation)
+{
+    uint64_t horizon = (uint64_t) (now > 0? now: 0)
+                     + (uint64_t) self->cfg.generation_tolerance_ms;
+    return generation > horizon;
+}
+
+static void
+s_take_fields (s_member_t *m, const Rumor__MemberUpdate *up, bool all)
+{
+    //  Only the member's own ALIVE announcement (or a new generation)
+    //  speaks for its name, endpoint and tags: suspect/dead/left updates
+    //  from others may carry none
+    if (all || *up->name)
+        s_replace_string (&m->name, up->name);
+    if (all || *up->endpoint)
+        s_replace_string (&m->endpoint, up->endpoint);
+    if (all || up->n_tags) {
+        s_tag_t tags [RUMOR_TAGS_MAX];
+        s_wire_tags (up->tags, up->n_tags, tags);
+        if (!s_tags_equal (m, tags, up->n_tags))
+            s_member_set_tags (m, tags, up->n_tags);
+    }
+}
+
+//  Move a member to the update's state: the single transition. restart:
+//  the update is of a newer generation (or the member is new), which
+//  replaces everything. queue: gossip the new entry.
+static void
+s_transition (rumor_membership_t *self, int64_t now, s_member_t *m,
+              const Rumor__MemberUpdate *up, bool restart, bool queue)
+{
+    bool new_suspicion = up->state == RUMOR__STATE__STATE_SUSPECT
+        && (restart || m->view.state != RUMOR__STATE__STATE_SUSPECT
+                    || m->view.incarnation != up->incarnation);
+    if (restart) {
+        m->view.generation = up->generation;
+        m->join_sent = false;
+    }
+    m->view.incarnation = up->incarnation;
+    s_set_state (self, m, up->state, now);
+    if (restart || up->state == RUMOR__STATE__STATE_ALIVE)
+        s_take_fields (m, up, up->state == RUMOR__STATE__STATE_ALIVE);
+
+    rumor_id_t accuser;
+    if (rumor_id_from_bin (&accuser, up->accuser) == -1
+    ||  up->state == RUMOR__STATE__STATE_ALIVE
+    ||  up->state == RUMOR__STATE__STATE_LEFT)
+        memset (&accuser, 0, sizeof (accuser));
+    m->accuser = accuser;
+    if (up->state != RUMOR__STATE__STATE_SUSPECT || new_suspicion)
+        m->n_accusers = 0;
+    if (new_suspicion && !rumor_id_is_zero (&accuser))
+        s_member_accuse (self, m, &accuser);
+
+    m->view.changed_at = now;
+    s_member_sync (m);
+    s_emit (self, "member", m);
+    if (queue)
+        s_queue (self, m);
+    self->stats.updates_applied++;
+    s_trace_update (self, "member", up);
+}
+
+//  Same suspicion heard again: a new accuser is a Lifeguard confirmation,
+//  told to the detector (unless it is our own detector, which knows) and
+//  gossiped on so others count it too
+static s_outcome_t
+s_confirm (rumor_membership_t *self, s_member_t *m,
+           const Rumor__MemberUpdate *up)
+{
+    rumor_id_t accuser;
+    if (up->state != RUMOR__STATE__STATE_SUSPECT
+    ||  rumor_id_from_bin (&accuser, up->accuser) == -1
+    ||  !s_member_accuse (self, m, &accuser)) {
+        self->stats.duplicates++;
+        return S_KNOWN;
+    }
+    m->accuser = accuser;
+    s_member_sync (m);
+    if (!rumor_id_eq (&accuser, &self->cfg.self)) {
+        s_emit (self, "confirm", m);
+        self->stats.confirmations++;
+        s_trace_update (self, "confirm", up);
+    }
+    s_queue (self, m);
+    return S_KNOWN;
+}
+
+//  Raise our incarnation above inc and gossip ourselves ALIVE
+static void
+s_refute (rumor_membership_t *self, int64_t now, uint32_t inc)
+{
+    s_member_t *me = self->me;
+    me->view.incarnation = inc + 1;
+    s_set_state (self, me, RUMOR__STATE__STATE_ALIVE, now);
+    me->view.changed_at = now;
+    s_member_sync (me);
+    s_emit (self, "member", me);
+    s_queue (self, me);
+    self->stats.refuted++;
+    s_trace_id (self, "refute", &me->view.id, me->view.generation,
+                me->view.incarnation, me->view.state);
+}
+
+//  An update about our own id
+static s_outcome_t
+s_apply_self (rumor_membership_t *self, int64_t now,
+              const Rumor__MemberUpdate *up)
+{
+    uint64_t generation = self->me->view.generation;
+    uint32_t mine = self->me->view.incarnation;
+    if (up->generation < generation) {
+        //  Gossip about our previous run: old news, refused
+        self->stats.stale_self++;
+        return S_REFUSED;
+    }
+    if (up->generation > generation) {
+        //  Someone started later with our id. Not ours to fight over:
+        //  count it, keep going, and do not flap by answering
+        self->stats.self_conflict++;
+        s_trace_update (self, "SELF-CONFLICT", up);
+        return S_REFUSED;
+    }
+    if (self->leaving) {
+        //  We are going: nothing about us is worth refuting now
+        self->stats.duplicates++;
+        return S_KNOWN;
+    }
+    if (up->incarnation < mine) {
+        self->stats.stale_incarnation++;
+        return S_STALE;
+    }
+    if (up->state == RUMOR__STATE__STATE_ALIVE && up->incarnation == mine) {
+        self->stats.duplicates++;
+        return S_KNOWN;
+    }
+    //  SUSPECT/DEAD/LEFT at or above our incarnation, or ALIVE above it:
+    //  only we speak for ourselves, so refute
+    if (up->incarnation == UINT32_MAX) {
+        self->stats.absurd_incarnation++;
+        return S_REFUSED;
+    }
+    s_refute (self, now, up->incarnation);
+    return S_NEWS;
+}
+
+//  An update about a member we do not know
+static s_outcome_t
+s_apply_new (rumor_membership_t *self, int64_t now, const rumor_id_t *id,
+             const Rumor__MemberUpdate *up, bool queue)
+{
+    if (up->state != RUMOR__STATE__STATE_ALIVE) {
+        //  Like memberlist: only the member's own ALIVE brings it in; a
+        //  suspicion or death of a stranger tells us nothing useful
+        self->stats.unknown_member++;
+        return S_REFUSED;
+    }
+    if (self->n_members >= self->cfg.max_members) {
+        self->stats.table_full++;
+        s_trace_update (self, "TABLE-FULL", up);
+        return S_REFUSED;
+    }
+    //  A first peer: start push-pull a period from now, not at once (we
+    //  just got or gave a full table)
+    if (s_alive_peers (self) == 0 && self->push_pull_at <= now)
+        self->push_pull_at = now + self->cfg.push_pull_interval_ms;
+    s_member_t *m = s_member_new (id);
+    s_insert (self, m);
+    s_transition (self, now, m, up, true, queue);
+    return S_NEWS;
+}
+
+//  Apply one update. queue_new: gossip members we learn of (false for a
+//  JoinReply: its members are known to the responder's cluster already).
+static s_outcome_t
+s_apply (rumor_membership_t *self, int64_t now, const Rumor__MemberUpdate *up,
+         bool queue_new)
+{
+    rumor_id_t id;
+    if (!rumor_codec_valid_member (up) || rumor_id_from_bin (&id, up->id)) {
+        self->stats.bad_input++;
+        return S_REFUSED;
+    }
+    if (s_is_future (self, now, up->generation)) {
+        self->stats.future_generation++;
+        s_trace_update (self, "FUTURE-GENERATION", up);
+        return S_REFUSED;
+    }
+    if (rumor_id_eq (&id, &self->cfg.self))
+        return s_apply_self (self, now, up);
+    s_member_t *m = s_lookup (self, &id);
+    if (!m)
+        return s_apply_new (self, now, &id, up, queue_new);
+    if (up->generation < m->view.generation) {
+        self->stats.stale_generation++;
+        return S_REFUSED;
+    }
+    if (up->generation > m->view.generation) {
+        //  A restarted node replaces its old entry
+        s_transition (self, now, m, up, true, true);
+        return S_NEWS;
+    }
+    int order = s_precedence (up->incarnation, up->state, m);
+    if (order < 0) {
+        self->stats.stale_incarnation++;
+        return S_STALE;
+    }
+    if (order == 0)
+        return s_confirm (self, m, up);
+    s_transition (self, now, m, up, false, true);
+    return S_NEWS;
+}
+
+//  Apply a batch; -1 if any update was refused or stale
+static int
+s_merge (rumor_membership_t *self, int64_t now,
+         Rumor__MemberUpdate **updates, size_t n, bool queue_new)
+{
+    if (n > self->cfg.max_members) {
+        //  More entries than we would ever hold: absurd, refuse it whole
+        self->stats.oversized_batch++;
+        return -1;
+    }
+    if (n && !updates) {
+        self->stats.bad_input++;
+        return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        s_outcome_t outcome = s_apply (self, now, updates [i], queue_new);
+        if (outcome == S_STALE || outcome == S_REFUSED)
+            rc = -1;
+    }
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Message handlers: validate, apply, emit
+
+static void
+s_touch (rumor_membership_t *self, int64_t now)
+{
+    if (now > self->now)
+        self->now = now;
+    if (!self->started) {
+        self->started = true;
+        //  First push-pull at a random point of the first period, so that
+        //  nodes started together do not sync in lockstep
+        int64_t period = self->cfg.push_pull_interval_ms;
+        self->push_pull_at = now + period / 2
+            + rumor_prng_below (&self->prng, (uint32_t) (period / 2 + 1));
+    }
+}
+
+//  Join: add the joiner, gossip it, answer with our table
+static int
+s_handle_join (rumor_membership_t *self, int64_t now, const Rumor__Envelope *env)
+{
+    const Rumor__MemberUpdate *up = env->join? env->join->self: NULL;
+    if (!up || up->state != RUMOR__STATE__STATE_ALIVE) {
+        self->stats.bad_input++;
+        return -1;
+    }
+    if (rumor_id_eq_bin (&self->cfg.self, up->id)) {
+        //  Our own id: our own Join looped back, or an impostor
+        self->stats.join_self++;
+        return -1;
+    }
+    rumor_id_t joiner;
+    if (rumor_id_from_bin (&joiner, up->id) == -1
+    ||  !rumor_id_eq_bin (&joiner, env->sender)) {
+        self->stats.join_mismatch++;
+        return -1;
+    }
+    //  A stale joiner (we hold it DEAD at its incarnation) still gets our
+    //  table: seeing its own death there, it refutes
+    if (s_apply (self, now, up, true) == S_REFUSED)
+        return -1;
+    s_send_table (self, &joiner, up->endpoint, S_TABLE_JOIN_REPLY);
+    self->stats.joins_answered++;
+    return 0;
+}
+
+static int
+s_handle_join_reply (rumor_membership_t *self, int64_t now,
+                     const Rumor__Envelope *env)
+{
+    if (!env->join_reply) {
+        self->stats.bad_input++;
+        return -1;
+    }
+    return s_merge (self, now, env->join_reply->members,
+                    env->join_reply->n_members, false);
+}
+
+//  Leave: the sender spreads its LEFT; we take it as a LEFT update
+static int
+s_handle_leave (rumor_membership_t *self, int64_t now, const Rumor__Envelope *env)
+{
+    rumor_id_t sender;
+    if (!env->leave || rumor_id_from_bin (&sender, env->sender) == -1) {
+        self->stats.bad_input++;
+        return -1;
+    }
+    if (!s_lookup (self, &sender)) {
+        self->stats.unknown_sender++;
+        return -1;
+    }
+    Rumor__MemberUpdate up = RUMOR__MEMBER_UPDATE__INIT;
+    up.id = env->sender;
+    up.generation = env->generation;
+    up.incarnation = env->leave->incarnation;
+    up.state = RUMOR__STATE__STATE_LEFT;
+    s_outcome_t outcome = s_apply (self, now, &up, true);
+    return outcome == S_NEWS || outcome == S_KNOWN? 0: -1;
+}
+
+static int
+s_handle_updates (rumor_membership_t *self, int64_t now,
+                  const Rumor__Envelope *env)
+{
+    if (!env->updates) {
+        self->stats.bad_input++;
+        return -1;
+    }
+    return s_merge (self, now, env->updates->updates,
+                    env->updates->n_updates, true);
+}
+
+//  PushPull: merge the sender's table, and answer with ours unless this
+//  is itself an answer
+static int
+s_handle_push_pull (rumor_membership_t *self, int64_t now,
+                    const Rumor__Envelope *env)
+{
+    const Rumor__PushPull *push_pull = env->push_pull;
+    rumor_id_t sender;
+    if (!push_pull || rumor_id_from_bin (&sender, env->sender) == -1) {
+        self->stats.bad_input++;
+        return -1;
+    }
+    if (push_pull->n_members > self->cfg.max_members) {
+        self->stats.oversized_batch++;
+        return -1;
+    }
+    int rc = s_merge (self, now, push_pull->members, push_pull->n_members, true);
+    if (!push_pull->reply && !rumor_id_eq (&sender, &self->cfg.self)) {
+        s_member_t *peer = s_lookup (self, &sender);
+        s_send_table (self, &sender, peer? peer->endpoint: NULL, S_TABLE_PULL);
+        self->stats.push_pulls_answered++;
+    }
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Rounds
+
+static void
+s_gossip_round (rumor_membership_t *self, int64_t now)
+{
+    self->gossip_at = now + self->cfg.gossip_interval_ms;
+    size_t n = s_pick (self, self->targets, self->cfg.gossip_fanout,
+                       s_gossip_eligible);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = s_select (self, self->batch, self->cfg.max_piggyback);
+        if (k == 0)
+            break;
+        Rumor__MemberUpdates updates = RUMOR__MEMBER_UPDATES__INIT;
+        updates.updates = self->batch;
+        updates.n_updates = k;
+        Rumor__Envelope env = RUMOR__ENVELOPE__INIT;
+        env.body_case = RUMOR__ENVELOPE__BODY_UPDATES;
+        env.updates = &updates;
+        s_member_t *target = self->targets [i];
+        s_send (self, &target->view.id, target->endpoint, &env);
+        self->stats.gossip_sent++;
+    }
+}
+
+//  memberlist's pushPullScale: one more period per doubling past 32
+static int64_t
+s_push_pull_interval (rumor_membership_t *self)
+{
+    int64_t interval = self->cfg.push_pull_interval_ms;
+    if (self->n_members <= S_PUSH_PULL_SCALE_THRESHOLD)
+        return interval;
+    double multiplier = ceil (log2 ((double) self->n_members)
+                              - log2 ((double) S_PUSH_PULL_SCALE_THRESHOLD)) + 1.0;
+    return (int64_t) multiplier * interval;
+}
+
+static void
+s_push_pull_round (rumor_membership_t *self, int64_t now)
+{
+    self->push_pull_at = now + s_push_pull_interval (self);
+    s_member_t *peer;
+    if (self->leaving || s_pick (self, &peer, 1, s_alive_eligible) == 0)
+        return;
+    s_send_table (self, &peer->view.id, peer->endpoint, S_TABLE_PUSH);
+    self->stats.push_pulls_sent++;
+}
+
+//  Remove DEAD/LEFT entries older than reap_after_ms; others keep their
+//  own timers, so no event
+static void
+s_reap (rumor_membership_t *self, int64_t now)
+{
+    self->reap_at = -1;
+    //  Downwards: s_remove moves the last entry, already seen, into the gap
+    for (size_t i = self->n_members; i-- > 1;) {
+        s_member_t *m = self->members [i];
+        if (!s_is_gone (m->view.state))
+            continue;
+        int64_t due = m->view.changed_at + self->cfg.reap_after_ms;
+        if (due <= now) {
+            s_trace_id (self, "reap", &m->view.id, m->view.generation,
+                        m->view.incarnation, m->view.state);
+            s_remove (self, m);
+            self->stats.reaped++;
+        }
+        else
+        if (self->reap_at < 0 || due < self->reap_at)
+            self->reap_at = due;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Lifecycle
+
+void
+rumor_membership_cfg_defaults (rumor_membership_cfg_t *cfg)
+{
+    assert (cfg);
+    memset (cfg, 0, sizeof (*cfg));
+    cfg->gossip_interval_ms = RUMOR_MEMBERSHIP_GOSSIP_INTERVAL_DFLT;
+    cfg->gossip_fanout = RUMOR_MEMBERSHIP_GOSSIP_FANOUT_DFLT;
+    cfg->retransmit_mult = RUMOR_MEMBERSHIP_RETRANSMIT_MULT_DFLT;
+    cfg->push_pull_interval_ms = RUMOR_MEMBERSHIP_PUSH_PULL_INTERVAL_DFLT;
+    cfg->reap_after_ms = RUMOR_MEMBERSHIP_REAP_AFTER_DFLT;
+    cfg->gossip_to_dead_ms = RUMOR_MEMBERSHIP_GOSSIP_TO_DEAD_DFLT;
+    cfg->max_members = RUMOR_MEMBERSHIP_MAX_MEMBERS_DFLT;
+    cfg->max_piggyback = RUMOR_MEMBERSHIP_MAX_PIGGYBACK_DFLT;
+    cfg->generation_tolerance_ms = RUMOR_MEMBERSHIP_GENERATION_TOLERANCE_DFLT;
+    cfg->max_accusers = RUMOR_MEMBERSHIP_MAX_ACCUSERS_DFLT;
+    cfg->rejoin_interval_ms = RUMOR_MEMBERSHIP_REJOIN_INTERVAL_DFLT;
+}
+
+static bool
+s_valid_cfg (const rumor_membership_cfg_t *cfg)
+{
+    return cfg->gossip_interval_ms > 0
+        && cfg->gossip_fanout >= 1 && cfg->gossip_fanout <= S_FANOUT_MAX
+        && cfg->retransmit_mult >= 1
+        && cfg->retransmit_mult <= S_RETRANSMIT_MULT_MAX
+        && cfg->push_pull_interval_ms > 0
+        && cfg->push_pull_interval_ms <= INT32_MAX
+        && cfg->reap_after_ms >= 0
+        && cfg->gossip_to_dead_ms >= 0
+        && cfg->max_members >= 1 && cfg->max_members <= UINT32_MAX
+        && cfg->max_piggyback >= 1 && cfg->max_piggyback <= RUMOR_REPEATED_MAX
+        && cfg->generation_tolerance_ms >= 0
+        && cfg->max_accusers >= 1 && cfg->max_accusers <= RUMOR_REPEATED_MAX
+        && cfg->rejoin_interval_ms >= 0
+        && (!cfg->name || rumor_codec_valid_string (cfg->name, RUMOR_NAME_MAX))
+        && (!cfg->endpoint
+            || rumor_codec_valid_string (cfg->endpoint, RUMOR_NAME_MAX));
+}
+
+rumor_membership_t *
+rumor_membership_new (const rumor_membership_cfg_t *cfg)
+{
+    assert (cfg);
+    s_tag_t tags [RUMOR_TAGS_MAX];
+    if (!s_valid_cfg (cfg) || s_parse_tags (cfg->tags, cfg->n_tags, tags))
+        return NULL;
+
+    rumor_membership_t *self = (rumor_membership_t *) zmalloc (sizeof (*self));
+    assert (self);
+    self->cfg = *cfg;
+    self->cfg.name = NULL;
+    self->cfg.endpoint = NULL;
+    self->cfg.tags = NULL;
+    self->cfg.n_tags = 0;
+    self->fx = rumor_fx_new ();
+    rumor_prng_seed (&self->prng, cfg->seed);
+
+    self->index = zhashx_new ();
+    assert (self->index);
+    zhashx_set_key_hasher (self->index, s_id_hasher);
+    zhashx_set_key_comparator (self->index, s_id_comparator);
+    zhashx_set_key_duplicator (self->index, s_id_duplicator);
+    zhashx_set_key_destructor (self->index, s_id_destructor);
+
+    self->capacity = 16;
+    self->members = (s_member_t **) calloc (self->capacity, sizeof (s_member_t *));
+    self->scratch = (s_member_t **) calloc (self->capacity, sizeof (s_member_t *));
+    self->targets = (s_member_t **) calloc (cfg->gossip_fanout, sizeof (s_member_t *));
+    self->batch = (Rumor__MemberUpdate **) calloc (cfg->max_piggyback,
+                                                   sizeof (Rumor__MemberUpdate *));
+    assert (self->members && self->scratch && self->targets && self->batch);
+
+    self->n_buckets = s_retransmit_limit (cfg->retransmit_mult, cfg->max_members);
+    self->buckets = (zlistx_t **) calloc (self->n_buckets, sizeof (zlistx_t *));
+    assert (self->buckets);
+    for (uint32_t t = 0; t < self->n_buckets; t++) {
+        self->buckets [t] = zlistx_new ();
+        assert (self->buckets [t]);
+    }
+    self->reap_at = -1;
+
+    s_member_t *me = s_member_new (&cfg->self);
+    me->view.generation = cfg->generation;
+    s_replace_string (&me->name, cfg->name? cfg->name: "");
+    s_replace_string (&me->endpoint, cfg->endpoint? cfg->endpoint: "");
+    s_member_set_tags (me, tags, cfg->n_tags);
+    s_member_sync (me);
+    s_insert (self, me);
+    self->me = me;
+    return self;
+}
+
+void
+rumor_membership_destroy (rumor_membership_t **self_p)
+{
+    assert (self_p);
+    rumor_membership_t *self = *self_p;
+    if (!self)
+        return;
+    for (uint32_t t = 0; t < self->n_buckets; t++)
+        zlistx_destroy (&self->buckets [t]);
+    free (self->buckets);
+    for (size_t i = 0; i < self->n_members; i++)
+        s_member_destroy (&self->members [i]);
+    zhashx_destroy (&self->index);
+    free (self->members);
+    free (self->scratch);
+    free (self->targets);
+    free (self->batch);
+    rumor_fx_destroy (&self->fx);
+    free (self);
+    *self_p = NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  Inputs
+
+int
+rumor_membership_on_message (rumor_membership_t *self, int64_t now_ms,
+                             const Rumor__Envelope *env)
+{
+    assert (self);
+    assert (env);
+    s_touch (self, now_ms);
+    switch (env->body_case) {
+        case RUMOR__ENVELOPE__BODY_JOIN:
+            return s_handle_join (self, now_ms, env);
+        case RUMOR__ENVELOPE__BODY_JOIN_REPLY:
+            return s_handle_join_reply (self, now_ms, env);
+        case RUMOR__ENVELOPE__BODY_LEAVE:
+            return s_handle_leave (self, now_ms, env);
+        case RUMOR__ENVELOPE__BODY_UPDATES:
+            return s_handle_updates (self, now_ms, env);
+        case RUMOR__ENVELOPE__BODY_PUSH_PULL:
+            return s_handle_push_pull (self, now_ms, env);
+        default:
+            //  Not a membership body: the shell routed it wrong
+            self->stats.bad_input++;
+            return -1;
+    }
+}
+
+int
+rumor_membership_on_piggyback (rumor_membership_t *self, int64_t now_ms,
+                               const Rumor__Envelope *env)
+{
+    assert (self);
+    assert (env);
+    s_touch (self, now_ms);
+    return s_merge (self, now_ms, env->piggyback, env->n_piggyback, true);
+}
+
+int
+rumor_membership_on_event (rumor_membership_t *self, int64_t now_ms,
+                           const char *kind, const ProtobufCMessage *detail)
+{
+    assert (self);
+    s_touch (self, now_ms);
+    Rumor__State state;
+    if (kind && streq (kind, "suspect"))
+        state = RUMOR__STATE__STATE_SUSPECT;
+    else
+    if (kind && streq (kind, "dead"))
+        state = RUMOR__STATE__STATE_DEAD;
+    else {
+        self->stats.bad_input++;
+        return -1;
+    }
+    const Rumor__MemberUpdate *up = (const Rumor__MemberUpdate *) detail;
+    if (!detail || detail->descriptor != &rumor__member_update__descriptor
+    ||  up->state != state) {
+        self->stats.bad_input++;
+        return -1;
+    }
+    s_outcome_t outcome = s_apply (self, now_ms, up, true);
+    return outcome == S_NEWS || outcome == S_KNOWN? 0: -1;
+}
+
+void
+rumor_membership_on_tick (rumor_membership_t *self, int64_t now_ms)
+{
+    assert (self);
+    s_touch (self, now_ms);
+    if (self->reap_at >= 0 && now_ms >= self->reap_at)
+        s_reap (self, now_ms);
+    if (self->n_queued && now_ms >= self->gossip_at)
+        s_gossip_round (self, now_ms);
+    if (now_ms >= self->push_pull_at)
+        s_push_pull_round (self, now_ms);
+}
+
+static int64_t
+s_earlier (int64_t a, int64_t b)
+{
+    return a < 0? b: b < 0? a: a < b? a: b;
+}
+
+int64_t
+rumor_membership_next_deadline (rumor_membership_t *self)
+{
+    assert (self);
+    int64_t deadline = self->reap_at;
+    if (self->n_queued)
+        deadline = s_earlier (deadline, self->gossip_at);
+    if (self->started && !self->leaving && s_alive_peers (self))
+        deadline = s_earlier (deadline, self->push_pull_at);
+    return deadline;
+}
+
+zmsg_t *
+rumor_membership_next_effect (rumor_membership_t *self)
+{
+    assert (self);
+    return rumor_fx_pop (self->fx);
+}
+
+const rumor_membership_stats_t *
+rumor_membership_stats (rumor_membership_t *self)
+{
+    assert (self);
+    return &self->stats;
+}
+
+//  --------------------------------------------------------------------------
+//  API commands
+
+static bool
+s_valid_endpoint (const char *endpoint)
+{
+    return endpoint && *endpoint
+        && rumor_codec_valid_string (endpoint, RUMOR_NAME_MAX);
+}
+
+static void
+s_send_join (rumor_membership_t *self, const rumor_id_t *to,
+             const char *endpoint)
+{
+    Rumor__Join join = RUMOR__JOIN__INIT;
+    join.self = &self->me->pb;
+    Rumor__Envelope env = RUMOR__ENVELOPE__INIT;
+    env.body_case = RUMOR__ENVELOPE__BODY_JOIN;
+    env.join = &join;
+    s_send (self, to, endpoint, &env);
+    self->stats.joins_sent++;
+}
+
+int
+rumor_membership_join (rumor_membership_t *self, int64_t now_ms,
+                       const char *endpoint)
+{
+    assert (self);
+    s_touch (self, now_ms);
+    if (self->leaving || !s_valid_endpoint (endpoint)) {
+        self->stats.bad_input++;
+        return -1;
+    }
+    s_send_join (self, NULL, endpoint);
+    return 0;
+}
+
+int
+rumor_membership_join_id (rumor_membership_t *self, int64_t now_ms,
+                          const rumor_id_t *id, uint64_t generation,
+                          const char *endpoint)
+{
+    assert (self);
+    assert (id);
+    s_touch (self, now_ms);
+    if (self->leaving || !s_valid_endpoint (endpoint)) {
+        self->stats.bad_input++;
+        return -1;
+    }
+    if (rumor_id_eq (id, &self->cfg.self)) {
+        if (generation > self->cfg.generation)
+            self->stats.self_conflict++;
+        else
+        if (generation < self->cfg.generation)
+            self->stats.stale_self++;
+        else
+            return 0;               //  our own beacon, heard back
+        return -1;
+    }
+    if (s_is_future (self, now_ms, generation)) {
+        self->stats.future_generation++;
+        return -1;
+    }
+    s_member_t *m = s_lookup (self, id);
+    if (m) {
+        if (generation < m->view.generation) {
+            self->stats.stale_generation++;
+            return -1;
+        }
+        //  Known and not dead at that generation: nothing to do. A member
+        //  we hold DEAD but still hear is rejoined, which lets it refute
+        if (generation == m->view.generation
+        &&  m->view.state != RUMOR__STATE__STATE_DEAD)
+            return 0;
+        if (m->join_sent && now_ms - m->join_sent_at < self->cfg.rejoin_interval_ms)
+            return 0;
+        m->join_sent = true;
+        m->join_sent_at = now_ms;
+    }
+    s_send_join (self, id, endpoint);
+    return 0;
+}
+
+void
+rumor_membership_leave (rumor_membership_t *self, int64_t now_ms)
+{
+    assert (self);
+    s_touch (self, now_ms);
+    if (self->leaving)
+        return;
+    self->leaving = true;
+    s_member_t *me = self->me;
+    if (me->view.incarnation < UINT32_MAX)
+        me->view.incarnation++;
+    s_set_state (self, me, RUMOR__STATE__STATE_LEFT, now_ms);
+    me->view.changed_at = now_ms;
+    s_member_sync (me);
+    s_emit (self, "member", me);
+    s_queue (self, me);
+    s_trace_id (self, "leave", &me->view.id, me->view.generation,
+                me->view.incarnation, me->view.state);
+
+    Rumor__Leave leave = RUMOR__LEAVE__INIT;
+    leave.incarnation = me->view.incarnation;
+    Rumor__Envelope env = RUMOR__ENVELOPE__INIT;
+    env.body_case = RUMOR__ENVELOPE__BODY_LEAVE;
+    env.leave = &leave;
+    size_t n = s_pick (self, self->targets, self->cfg.gossip_fanout,
+                       s_gossip_eligible);
+    for (size_t i = 0; i < n; i++) {
+        s_send (self, &self->targets [i]->view.id, self->targets [i]->endpoint,
+                &env);
+        self->stats.leaves_sent++;
+    }
+}
+
+bool
+rumor_membership_leave_done (rumor_membership_t *self)
+{
+    assert (self);
+    if (!self->leaving)
+        return false;
+    if (!self->me->handle)
+        return true;
+    //  Still queued: done anyway if there is no one left to tell
+    for (size_t i = 1; i < self->n_members; i++)
+        if (s_gossip_eligible (self, self->members [i]))
+            return false;
+    return true;
+}
+
+//  Our entry changed: raise our incarnation and gossip it. -1 if we cannot
+//  raise it any more.
+static int
+s_announce_self (rumor_membership_t *self, int64_t now)
+{
+    s_member_t *me = self->me;
+    if (me->view.incarnation == UINT32_MAX) {
+        self->stats.absurd_incarnation++;
+        return -1;
+    }
+    me->view.incarnation++;
+    me->view.changed_at = now;
+    s_member_sync (me);
+    s_emit (self, "member", me);
+    s_queue (self, me);
+    return 0;
+}
+
+int
+rumor_membership_set_tags (rumor_membership_t *self, int64_t now_ms,
+                           const char *const *tags, size_t n)
+{
+    assert (self);
+    s_touch (self, now_ms);
+    s_tag_t parsed [RUMOR_TAGS_MAX];
+    if (self->leaving || s_parse_tags (tags, n, parsed)
+    ||  self->me->view.incarnation == UINT32_MAX) {
+        self->stats.bad_input++;
+        return -1;
+    }
+    s_member_set_tags (self->me, parsed, n);
+    return s_announce_self (self, now_ms);
+}
+
+int
+rumor_membership_set_endpoint (rumor_membership_t *self, int64_t now_ms,
+                               const char *endpoint)
+{
+    assert (self);
+    s_touch (self, now_ms);
+    if (self->leaving || !s_valid_endpoint (endpoint)
+    ||  self->me->view.incarnation == UINT32_MAX) {
+        self->stats.bad_input++;
+        return -1;
+    }
+    s_replace_string (&self->me->endpoint, endpoint);
+    return s_announce_self (self, now_ms);
+}
+
+uint32_t
+rumor_membership_incarnation (rumor_membership_t *self)
+{
+    assert (self);
+    return self->me->view.incarnation;
+}
+
+//  --------------------------------------------------------------------------
+//  Views
+
+const rumor_member_t *
+rumor_membership_lookup (rumor_membership_t *self, const rumor_id_t *id)
+{
+    assert (self);
+    assert (id);
+    s_member_t *m = s_lookup (self, id);
+    return m? &m->view: NULL;
+}
+
+size_t
+rumor_membership_size (rumor_membership_t *self)
+{
+    assert (self);
+    return self->n_members;
+}
+
+size_t
+rumor_membership_count (rumor_membership_t *self, Rumor__State state)
+{
+    assert (self);
+    if (state < RUMOR__STATE__STATE_ALIVE || state > RUMOR__STATE__STATE_LEFT)
+        return 0;
+    return self->counts [state];
+}
+
+const rumor_member_t *
+rumor_membership_first (rumor_membership_t *self)
+{
+    assert (self);
+    self->cursor = 0;
+    return rumor_membership_next (self);
+}
+
+const rumor_member_t *
+rumor_membership_next (rumor_membership_t *self)
+{
+    assert (self);
+    if (self->cursor >= self->n_members)
+        return NULL;
+    return &self->members [self->cursor++]->view;
+}
+
+//  --------------------------------------------------------------------------
+//  Piggyback
+
+size_t
+rumor_membership_piggyback (rumor_membership_t *self,
+                            Rumor__MemberUpdate **out, size_t max)
+{
+    assert (self);
+    assert (out || max == 0);
+    return s_select (self, out, max);
+}
+
+size_t
+rumor_membership_queue_size (rumor_membership_t *self)
+{
+    assert (self);
+    return self->n_queued;
+}
+
+uint32_t
+rumor_membership_retransmit_limit (rumor_membership_t *self)
+{
+    assert (self);
+    return s_limit (self);
+}
