@@ -238,7 +238,10 @@ s_order_remove (rumor_detector_t *self, s_target_t *target)
     if (at < self->cursor) {
         size_t last_visited = self->cursor - 1;
         s_order_put (self, at, self->order [last_visited]);
-        s_order_put (self, last_visited, self->order [last]);
+        //  When every target was visited, the last visited one is also the
+        //  last overall: it already moved into the hole
+        if (last_visited != last)
+            s_order_put (self, last_visited, self->order [last]);
         self->cursor--;
     }
     else

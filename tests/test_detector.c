@@ -564,6 +564,36 @@ test_removed_member_leaves_pass_intact (void **state)
     rumor_detector_destroy (&d);
 }
 
+//  Regression (found by the simulator): with every target of the pass
+//  visited, removing one that is not last in the order corrupted the
+//  order, and a later removal tripped an internal assertion.
+static void
+test_removal_after_full_pass_keeps_order (void **state)
+{
+    (void) state;
+    rumor_detector_t *d = s_new ();
+    s_alive (d, 2, 5);                      //  4 targets
+    world_t w = { 0 };
+    int64_t first = rumor_detector_next_deadline (d);
+    s_world_run (d, &w, first + 3 * 500);   //  the whole pass is visited
+    assert_int_equal (w.n_pinged, 4);
+    //  Remove the first visited, then every other one: each removal must
+    //  find its target where the order says it is
+    s_member (d, first + 1600, w.pinged [0], RUMOR__STATE__STATE_LEFT, 0, 0);
+    assert_int_equal (rumor_detector_size (d), 3);
+    s_member (d, first + 1600, w.pinged [1], RUMOR__STATE__STATE_LEFT, 0, 0);
+    s_member (d, first + 1600, w.pinged [2], RUMOR__STATE__STATE_LEFT, 0, 0);
+    assert_int_equal (rumor_detector_size (d), 1);
+    //  The one left is still probed
+    s_world_run (d, &w, first + 5 * 500);
+    assert_true (w.n_pinged > 4);
+    assert_int_equal (w.pinged [w.n_pinged - 1], w.pinged [3]);
+    s_member (d, first + 2600, w.pinged [3], RUMOR__STATE__STATE_LEFT, 0, 0);
+    assert_int_equal (rumor_detector_size (d), 0);
+    s_world_free (&w);
+    rumor_detector_destroy (&d);
+}
+
 static void
 test_ping_answered_with_ack (void **state)
 {
@@ -1495,6 +1525,7 @@ main (void)
         cmocka_unit_test (test_probe_order_visits_every_target_once_per_pass),
         cmocka_unit_test (test_new_member_probed_within_current_pass),
         cmocka_unit_test (test_removed_member_leaves_pass_intact),
+        cmocka_unit_test (test_removal_after_full_pass_keeps_order),
         cmocka_unit_test (test_ping_answered_with_ack),
         cmocka_unit_test (test_ping_for_another_id_ignored_and_counted),
         cmocka_unit_test (test_probe_timeout_adapts_to_rtt),
