@@ -88,6 +88,8 @@ struct _rumor_membership_t {
     int64_t now;                    //  latest now seen
     int64_t gossip_at;              //  next gossip round, when queued
     int64_t push_pull_at;           //  next push-pull
+    int64_t settle_next;            //  next early push-pull period, ms;
+                                    //  0 once settled (regular interval)
     int64_t reap_at;                //  earliest reap, -1 = none
     bool leaving;                   //  leave was called
 };
@@ -886,8 +888,15 @@ s_apply_new (rumor_membership_t *self, int64_t now, const rumor_id_t *id,
         s_trace_update (self, "TABLE-FULL", up);
         return S_REFUSED;
     }
-    //  A first peer: start push-pull a period from now, not at once (we
-    //  just got or gave a full table)
+    //  A first peer: settle with early push-pulls (settle_interval_ms),
+    //  or start the regular ones a period from now, not at once (we just
+    //  got or gave a full table)
+    if (s_alive_peers (self) == 0 && self->settle_next == 0
+    &&  self->cfg.settle_interval_ms > 0 && self->push_pull_at > now)
+        self->settle_next = self->cfg.settle_interval_ms;
+    if (self->settle_next > 0)
+        self->push_pull_at = now + self->settle_next;
+    else
     if (s_alive_peers (self) == 0 && self->push_pull_at <= now)
         self->push_pull_at = now + self->cfg.push_pull_interval_ms;
     s_member_t *m = s_member_new (id);
@@ -1015,8 +1024,15 @@ s_handle_join_reply (rumor_membership_t *self, int64_t now,
         self->stats.bad_input++;
         return -1;
     }
-    return s_merge (self, now, env->join_reply->members,
-                    env->join_reply->n_members, false);
+    int rc = s_merge (self, now, env->join_reply->members,
+                      env->join_reply->n_members, false);
+    //  Announce ourselves to the table we just learned, as memberlist's
+    //  setAlive does: the seed's gossip alone dies out while the cluster
+    //  is small and fast-growing (its retransmit limit follows log N), and
+    //  members that joined just before us would miss us until push-pull
+    if (!self->leaving)
+        s_queue (self, self->me);
+    return rc;
 }
 
 //  Leave: the sender spreads its LEFT; we take it as a LEFT update
@@ -1118,7 +1134,16 @@ s_push_pull_interval (rumor_membership_t *self)
 static void
 s_push_pull_round (rumor_membership_t *self, int64_t now)
 {
-    self->push_pull_at = now + s_push_pull_interval (self);
+    int64_t interval = s_push_pull_interval (self);
+    if (self->settle_next > 0) {
+        //  Settling: double the early period until it reaches the regular
+        self->settle_next *= 2;
+        if (self->settle_next >= interval)
+            self->settle_next = 0;
+        else
+            interval = self->settle_next;
+    }
+    self->push_pull_at = now + interval;
     s_member_t *peer;
     if (self->leaving || s_pick (self, &peer, 1, s_alive_eligible) == 0)
         return;
@@ -1169,6 +1194,7 @@ rumor_membership_cfg_defaults (rumor_membership_cfg_t *cfg)
     cfg->generation_tolerance_ms = RUMOR_MEMBERSHIP_GENERATION_TOLERANCE_DFLT;
     cfg->max_accusers = RUMOR_MEMBERSHIP_MAX_ACCUSERS_DFLT;
     cfg->rejoin_interval_ms = RUMOR_MEMBERSHIP_REJOIN_INTERVAL_DFLT;
+    cfg->settle_interval_ms = RUMOR_MEMBERSHIP_SETTLE_INTERVAL_DFLT;
 }
 
 static bool
@@ -1187,6 +1213,7 @@ s_valid_cfg (const rumor_membership_cfg_t *cfg)
         && cfg->generation_tolerance_ms >= 0
         && cfg->max_accusers >= 1 && cfg->max_accusers <= RUMOR_REPEATED_MAX
         && cfg->rejoin_interval_ms >= 0
+        && cfg->settle_interval_ms >= 0
         && (!cfg->name || rumor_codec_valid_string (cfg->name, RUMOR_NAME_MAX))
         && (!cfg->endpoint
             || rumor_codec_valid_string (cfg->endpoint, RUMOR_NAME_MAX));

@@ -62,6 +62,8 @@ s_cfg (uint64_t n)
     cfg.name = "node";
     cfg.endpoint = s_endpoint (n);
     cfg.seed = n;
+    //  Most tests watch the regular push-pull; settling has its own test
+    cfg.settle_interval_ms = 0;
     return cfg;
 }
 
@@ -402,8 +404,13 @@ test_join_reply_members_are_not_regossiped (void **state)
     s_fx_free (&fx);
     assert_int_equal (rumor_membership_count (a, RUMOR__STATE__STATE_ALIVE), 3);
     assert_int_equal (s_inc_of (a, 3), 4);
-    //  The responder's cluster knows them already: nothing to gossip
-    assert_int_equal (rumor_membership_queue_size (a), 0);
+    //  The responder's cluster knows them already: nothing to gossip but
+    //  ourselves, announced to the members we just learned
+    assert_int_equal (rumor_membership_queue_size (a), 1);
+    Rumor__MemberUpdate *out [2];
+    assert_int_equal (rumor_membership_piggyback (a, out, 2), 1);
+    assert_true (s_bin_is (out [0]->id, 1));
+    assert_int_equal (out [0]->state, RUMOR__STATE__STATE_ALIVE);
     rumor_membership_destroy (&a);
 }
 
@@ -997,6 +1004,39 @@ test_choices_replay_with_the_seed (void **state)
 //  --------------------------------------------------------------------------
 //  Push-pull
 
+//  After its first peer a node push-pulls early, at settle_interval_ms,
+//  doubling up to the regular interval: members that joined together and
+//  missed each other's gossip catch up in seconds
+static void
+test_settling_push_pulls_back_off_to_regular (void **state)
+{
+    (void) state;
+    rumor_membership_cfg_t cfg = s_cfg (1);
+    cfg.settle_interval_ms = 500;
+    rumor_membership_t *a = rumor_membership_new (&cfg);
+    assert_non_null (a);
+    rumor_membership_on_tick (a, T0);
+    s_add_alive (a, T0, 2);
+    s_drain (a);
+    Rumor__MemberUpdate *out [4];
+    while (rumor_membership_piggyback (a, out, 4))
+        ;
+    int64_t expected [] = { 500, 1000, 2000, 4000, 8000, 16000 };
+    int64_t at = T0;
+    for (size_t i = 0; i < sizeof (expected) / sizeof (expected [0]); i++) {
+        int64_t deadline = rumor_membership_next_deadline (a);
+        assert_int_equal (deadline - at, expected [i]);
+        rumor_membership_on_tick (a, deadline);
+        s_fx_t *fx = s_collect (a, 1);
+        assert_int_equal (s_find_send (fx, RUMOR__ENVELOPE__BODY_PUSH_PULL), 0);
+        s_fx_free (&fx);
+        at = deadline;
+    }
+    //  32 s would pass the regular 30 s interval: back to it
+    assert_int_equal (rumor_membership_next_deadline (a) - at, 30000);
+    rumor_membership_destroy (&a);
+}
+
 static void
 test_push_pull_exchanges_tables (void **state)
 {
@@ -1524,6 +1564,7 @@ main (void)
         cmocka_unit_test (test_newer_update_replaces_queued_one),
         cmocka_unit_test (test_gossip_reaches_recently_dead_only),
         cmocka_unit_test (test_choices_replay_with_the_seed),
+        cmocka_unit_test (test_settling_push_pulls_back_off_to_regular),
         cmocka_unit_test (test_push_pull_exchanges_tables),
         cmocka_unit_test (test_push_pull_heals_a_dead_member),
         cmocka_unit_test (test_big_tables_go_in_chunks),
