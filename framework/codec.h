@@ -2,10 +2,26 @@
     rumor_codec - the only code that packs or unpacks rumor's wire protocol
 
     Every frame read from the network goes through rumor_codec_decode, which
-    bounds the size before reading, unpacks, and validates every field a
-    core relies on (id lengths, string lengths, counts, enum values, the
-    protocol version and the cluster). A frame that fails any check is
-    refused and counted in rumor_codec_stats_t; the caller never sees it.
+    checks it in four steps and refuses it at the first failure, bumping
+    exactly one counter of rumor_codec_stats_t; the caller never sees it:
+      1. size: at most RUMOR_FRAME_MAX bytes (RUMOR_BEACON_MAX for beacons);
+      2. header peek: the top-level fields are walked without unpacking, so
+         a frame of another major version or another cluster is counted as
+         such even if the rest of it means nothing to us;
+      3. wire pre-scan, before protobuf-c allocates anything: every tag,
+         varint and length is bounded by the bytes left; each known field
+         has the wire type its declared type needs; strings are valid UTF-8
+         without NUL (protobuf-c 1.4.1 checks neither, and a NUL would cut
+         a C string short); repeated fields hold at most RUMOR_REPEATED_MAX
+         items (RUMOR_TAGS_MAX tags); each message holds at most
+         RUMOR_REPEATED_MAX singular or unknown field occurrences; a
+         singular message field outside a oneof appears once (protobuf-c
+         merges duplicates by copying: k copies cost k squared);
+      4. unpack with an allocator capped at RUMOR_DECODE_MEM_MAX bytes, then
+         validate every field a core relies on (id lengths, string lengths,
+         counts, enum values, endpoints, sender, body).
+    Unknown fields are ignored (kept by protobuf-c, never read), so a newer
+    minor version can talk to us.
 
     Outbound frames are built in two parts, relying on protobuf's rule that
     concatenated encodings of one message merge into one message:
@@ -40,17 +56,42 @@
 #define RUMOR_TAGS_MAX          64      //  tags per member
 #define RUMOR_REPEATED_MAX      1024    //  items in any repeated field
 #define RUMOR_BEACON_MAX        255     //  bytes in one beacon (zbeacon cap)
+#define RUMOR_PORT_MAX          65535   //  highest TCP port in a beacon
 
-//  Why frames were refused. Each decode failure bumps exactly one counter.
+//  Memory protobuf-c may allocate to decode one frame (scratch included),
+//  counting 16 bytes of malloc bookkeeping per block. Why 32 MiB: the
+//  costliest legal frame we could build (2048 updates of 60 one-byte tags,
+//  1 MiB) needs 19 MiB; the costliest frame the pre-scan lets through (2048
+//  updates of 64 empty tags and 188 empty unknown fields) would need 56 MiB.
+#define RUMOR_DECODE_MEM_MAX    (32 * 1024 * 1024)
+
+//  Depth of nested messages the pre-scan follows. The schema nests four
+//  deep (Envelope > JoinReply > MemberUpdate > Tag); protobuf-c never
+//  parses inside unknown fields, so this is only a guard for later schemas.
+#define RUMOR_NESTING_MAX       8
+
+//  Why frames were refused. Each decode bumps exactly one counter: accepted
+//  or the first check that failed. Beacons use the same counters; keep one
+//  rumor_codec_stats_t for frames and another for beacons.
 typedef struct {
     uint64_t accepted;              //  frames that passed every check
-    uint64_t oversized;             //  larger than RUMOR_FRAME_MAX
-    uint64_t malformed;             //  not a valid protobuf encoding
-    uint64_t bad_version;           //  protocol major differs from ours
+    uint64_t oversized;             //  larger than RUMOR_FRAME_MAX (beacons:
+                                    //  RUMOR_BEACON_MAX), or needing more
+                                    //  than RUMOR_DECODE_MEM_MAX to decode
+    uint64_t malformed;             //  not a valid protobuf encoding of the
+                                    //  schema: truncated, bad varint, tag 0,
+                                    //  group, wrong wire type for a known
+                                    //  field, string not UTF-8 or with NUL
+    uint64_t bad_version;           //  protocol major differs from ours (an
+                                    //  empty frame has version 0)
     uint64_t bad_cluster;           //  another cluster's frame
-    uint64_t bad_sender;            //  sender id missing or not 16 bytes
+    uint64_t bad_sender;            //  sender id (beacons: id) missing or
+                                    //  not 16 bytes
     uint64_t no_body;               //  no known body in the oneof
-    uint64_t bad_field;             //  a field out of its bounds
+    uint64_t bad_field;             //  a field out of its bounds: string
+                                    //  length, item count, id size, enum
+                                    //  value, endpoint, port, singular
+                                    //  message twice
 } rumor_codec_stats_t;
 
 //  Header fields the node shell adds to a core's body when sending.
@@ -78,14 +119,17 @@ zframe_t *rumor_codec_pack (const ProtobufCMessage *msg);
 
 //  Build a complete frame: the header (version set here), then n piggyback
 //  updates, then body (the packed body-only Envelope from a core). Returns
-//  a new frame, or NULL if the result would exceed RUMOR_FRAME_MAX.
+//  a new frame, or NULL if the result would exceed RUMOR_FRAME_MAX, or if
+//  body holds anything but a body (a header field in it would silently
+//  override ours, since the last occurrence of a field wins).
 zframe_t *rumor_codec_seal (const rumor_header_t *header,
                             Rumor__MemberUpdate **piggyback, size_t n,
                             const uint8_t *body, size_t body_size);
 
-//  Decode and validate one frame of `cluster`. Returns a new envelope that
-//  the caller frees with rumor_codec_free, or NULL (reason counted in stats,
-//  which may be NULL).
+//  Decode and validate one frame of `cluster` (see the steps above).
+//  Returns a new envelope that the caller frees with rumor_codec_free, or
+//  NULL (reason counted in stats, which may be NULL). data may be NULL
+//  when size is 0.
 Rumor__Envelope *rumor_codec_decode (const uint8_t *data, size_t size,
                                      uint64_t cluster,
                                      rumor_codec_stats_t *stats);
@@ -95,13 +139,35 @@ void rumor_codec_free (Rumor__Envelope **env_p);
 
 //  Decode and validate a packed sub-message of the given type (an internal
 //  event detail: MemberUpdate, Verdict, KvEntry, Event, Direct, Query,
-//  Response). Returns a message freed with rumor_codec_free_detail, or NULL.
+//  Response), with the same size limit, pre-scan, memory cap and field
+//  checks as a frame. Returns a message freed with rumor_codec_free_detail,
+//  or NULL (also for any other descriptor).
 ProtobufCMessage *rumor_codec_decode_detail (
     const ProtobufCMessageDescriptor *descriptor,
     const uint8_t *data, size_t size);
 
 //  Free a decoded detail and set the caller's pointer to NULL.
 void rumor_codec_free_detail (ProtobufCMessage **msg_p);
+
+//  Pack a beacon for one UDP datagram. The version is set here. Returns a
+//  new frame, or NULL if it exceeds RUMOR_BEACON_MAX or would be refused by
+//  a receiver of beacon->cluster (id not 16 bytes, port 0 or over
+//  RUMOR_PORT_MAX, endpoint not valid, string not UTF-8).
+zframe_t *rumor_codec_pack_beacon (const Rumor__Beacon *beacon);
+
+//  Decode and validate one beacon datagram of `cluster`: at most
+//  RUMOR_BEACON_MAX bytes, our major version, our cluster, a 16-byte id, a
+//  port in 1..RUMOR_PORT_MAX, an endpoint valid for
+//  rumor_codec_valid_endpoint.
+//  The MAC and timestamp are left to the caller. Returns a new beacon freed
+//  with rumor_codec_free_beacon, or NULL (reason counted in stats, which
+//  may be NULL).
+Rumor__Beacon *rumor_codec_decode_beacon (const uint8_t *data, size_t size,
+                                          uint64_t cluster,
+                                          rumor_codec_stats_t *stats);
+
+//  Free a decoded beacon and set the caller's pointer to NULL.
+void rumor_codec_free_beacon (Rumor__Beacon **beacon_p);
 
 //  The actor that handles this envelope's body.
 rumor_owner_t rumor_codec_owner (const Rumor__Envelope *env);
@@ -111,6 +177,11 @@ rumor_owner_t rumor_codec_owner (const Rumor__Envelope *env);
 bool rumor_codec_valid_member (const Rumor__MemberUpdate *member);
 bool rumor_codec_valid_kv (const Rumor__KvEntry *entry);
 bool rumor_codec_valid_string (const char *string, size_t max);
+//  True if endpoint is "" (unknown) or "tcp://HOST:PORT" of at most
+//  RUMOR_NAME_MAX bytes: HOST a name or IPv4 address (letters, digits,
+//  '.', '-', '_') or a bracketed IPv6 address, PORT 1..RUMOR_PORT_MAX.
+//  Checked on every endpoint a frame or beacon carries.
+bool rumor_codec_valid_endpoint (const char *endpoint);
 
 //  Sum of all refusal counters in stats.
 uint64_t rumor_codec_refused (const rumor_codec_stats_t *stats);

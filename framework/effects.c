@@ -149,7 +149,7 @@ rumor_fx_parse (zmsg_t *msg, rumor_fx_view_t *view)
         view->kind = s_frame_string (second);
         view->payload = third;
         view->extra = s_frame_string (fourth);
-        return view->kind && view->extra? 0: -1;
+        return view->kind && view->kind [0] && view->extra? 0: -1;
     }
     return -1;
 }

@@ -91,7 +91,12 @@ typedef struct {
 } rumor_fx_view_t;
 
 //  Parse an effect into view, and keep msg alive while using the view.
-//  Returns 0, or -1 if msg is not a well-formed effect.
+//  Returns 0, or -1 if msg is not a well-formed effect: not 4 frames, an
+//  unknown type, an id frame neither empty nor RUMOR_ID_SIZE bytes, a string
+//  frame without its final NUL, or an EVENT with an empty kind. The payload
+//  frame is not decoded here. A SEND to a zero id with an empty endpoint
+//  is well-formed (a peer may have sent its all-zero id): the shell drops
+//  what it cannot route.
 int rumor_fx_parse (zmsg_t *msg, rumor_fx_view_t *view);
 
 #endif

@@ -140,6 +140,8 @@ s_hex_digit (char c)
 int
 rumor_id_from_hex (rumor_id_t *self, const char *hex)
 {
+    //  Parse into a copy, so that a malformed hex leaves self untouched
+    rumor_id_t parsed;
     if (!hex || strlen (hex) != 2 * RUMOR_ID_SIZE)
         return -1;
     for (int i = 0; i < RUMOR_ID_SIZE; i++) {
@@ -147,7 +149,8 @@ rumor_id_from_hex (rumor_id_t *self, const char *hex)
         int low = s_hex_digit (hex [2 * i + 1]);
         if (high < 0 || low < 0)
             return -1;
-        self->bytes [i] = (uint8_t) (high << 4 | low);
+        parsed.bytes [i] = (uint8_t) (high << 4 | low);
     }
+    *self = parsed;
     return 0;
 }

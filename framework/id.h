@@ -54,7 +54,8 @@ bool rumor_id_is_zero (const rumor_id_t *self);
 //  Returns hex, for use in printf-style calls.
 char *rumor_id_hex (const rumor_id_t *self, char *hex);
 
-//  Parse a 32-digit hex id. Returns 0, or -1 if malformed.
+//  Parse a 32-digit hex id (either case). Returns 0, or -1 if malformed
+//  (self is then unchanged).
 int rumor_id_from_hex (rumor_id_t *self, const char *hex);
 
 #endif
