@@ -77,6 +77,11 @@ struct _rumor_membership_t {
     size_t n_members;               //  entries in members
     size_t capacity;                //  slots in members and scratch
     s_member_t *me;                 //  our own entry
+    int64_t reconnect_at;           //  next push-pull with a DEAD member
+    char *seeds [RUMOR_MEMBERSHIP_SEEDS_MAX];  //  endpoints given to join
+    size_t n_seeds;                 //  seeds remembered
+    int64_t seed_retry_at;          //  next Join to the seeds, if alone
+    int64_t seed_backoff;           //  current retry period
     size_t counts [5];              //  entries per Rumor__State
     zlistx_t **buckets;             //  gossip queue, by transmit count
     uint32_t n_buckets;             //  highest possible retransmit limit
@@ -580,6 +585,13 @@ s_alive_eligible (rumor_membership_t *self, s_member_t *m)
 }
 
 static bool
+s_dead_eligible (rumor_membership_t *self, s_member_t *m)
+{
+    (void) self;
+    return m->view.state == RUMOR__STATE__STATE_DEAD;
+}
+
+static bool
 s_contains (s_member_t **set, size_t n, s_member_t *m)
 {
     for (size_t i = 0; i < n; i++)
@@ -984,6 +996,7 @@ s_touch (rumor_membership_t *self, int64_t now)
         int64_t period = self->cfg.push_pull_interval_ms;
         self->push_pull_at = now + period / 2
             + rumor_prng_below (&self->prng, (uint32_t) (period / 2 + 1));
+        self->reconnect_at = now + self->cfg.reconnect_interval_ms;
     }
 }
 
@@ -1195,6 +1208,9 @@ rumor_membership_cfg_defaults (rumor_membership_cfg_t *cfg)
     cfg->max_accusers = RUMOR_MEMBERSHIP_MAX_ACCUSERS_DFLT;
     cfg->rejoin_interval_ms = RUMOR_MEMBERSHIP_REJOIN_INTERVAL_DFLT;
     cfg->settle_interval_ms = RUMOR_MEMBERSHIP_SETTLE_INTERVAL_DFLT;
+    cfg->reconnect_interval_ms = RUMOR_MEMBERSHIP_RECONNECT_INTERVAL_DFLT;
+    cfg->seed_retry_ms = RUMOR_MEMBERSHIP_SEED_RETRY_DFLT;
+    cfg->seed_retry_max_ms = RUMOR_MEMBERSHIP_SEED_RETRY_MAX_DFLT;
 }
 
 static bool
@@ -1214,6 +1230,9 @@ s_valid_cfg (const rumor_membership_cfg_t *cfg)
         && cfg->max_accusers >= 1 && cfg->max_accusers <= RUMOR_REPEATED_MAX
         && cfg->rejoin_interval_ms >= 0
         && cfg->settle_interval_ms >= 0
+        && cfg->reconnect_interval_ms > 0
+        && cfg->seed_retry_ms > 0
+        && cfg->seed_retry_max_ms >= cfg->seed_retry_ms
         && (!cfg->name || rumor_codec_valid_string (cfg->name, RUMOR_NAME_MAX))
         && (!cfg->endpoint
             || rumor_codec_valid_string (cfg->endpoint, RUMOR_NAME_MAX));
@@ -1284,6 +1303,8 @@ rumor_membership_destroy (rumor_membership_t **self_p)
     free (self->buckets);
     for (size_t i = 0; i < self->n_members; i++)
         s_member_destroy (&self->members [i]);
+    for (size_t i = 0; i < self->n_seeds; i++)
+        free (self->seeds [i]);
     zhashx_destroy (&self->index);
     free (self->members);
     free (self->scratch);
@@ -1329,7 +1350,25 @@ rumor_membership_on_piggyback (rumor_membership_t *self, int64_t now_ms,
     assert (self);
     assert (env);
     s_touch (self, now_ms);
-    return s_merge (self, now_ms, env->piggyback, env->n_piggyback, true);
+    int rc = s_merge (self, now_ms, env->piggyback, env->n_piggyback, true);
+    //  A frame from a member proves it alive at the header's incarnation:
+    //  a refutation that needs no gossip
+    rumor_id_t sender;
+    if (rumor_id_from_bin (&sender, env->sender) == 0) {
+        s_member_t *m = s_lookup (self, &sender);
+        if (m && m != self->me && m->view.generation == env->generation
+        &&  env->incarnation > m->view.incarnation
+        &&  (m->view.state == RUMOR__STATE__STATE_SUSPECT
+             || m->view.state == RUMOR__STATE__STATE_DEAD)) {
+            Rumor__MemberUpdate up = m->pb;
+            up.state = RUMOR__STATE__STATE_ALIVE;
+            up.incarnation = env->incarnation;
+            up.accuser.len = 0;
+            up.accuser.data = NULL;
+            s_apply (self, now_ms, &up, true);
+        }
+    }
+    return rc;
 }
 
 int
@@ -1358,6 +1397,56 @@ rumor_membership_on_event (rumor_membership_t *self, int64_t now_ms,
     return outcome == S_NEWS || outcome == S_KNOWN? 0: -1;
 }
 
+static void
+s_send_join (rumor_membership_t *self, const rumor_id_t *to,
+             const char *endpoint)
+{
+    Rumor__Join join = RUMOR__JOIN__INIT;
+    join.self = &self->me->pb;
+    Rumor__Envelope env = RUMOR__ENVELOPE__INIT;
+    env.body_case = RUMOR__ENVELOPE__BODY_JOIN;
+    env.join = &join;
+    s_send (self, to, endpoint, &env);
+    self->stats.joins_sent++;
+}
+
+//  Remember a seed endpoint (once) and restart the retry backoff
+static void
+s_remember_seed (rumor_membership_t *self, int64_t now, const char *endpoint)
+{
+    self->seed_backoff = self->cfg.seed_retry_ms;
+    self->seed_retry_at = now + self->seed_backoff;
+    for (size_t i = 0; i < self->n_seeds; i++)
+        if (streq (self->seeds [i], endpoint))
+            return;
+    if (self->n_seeds == RUMOR_MEMBERSHIP_SEEDS_MAX)
+        return;                     //  enough seeds to find the cluster
+    self->seeds [self->n_seeds] = strdup (endpoint);
+    assert (self->seeds [self->n_seeds]);
+    self->n_seeds++;
+}
+
+//  Alone (no live peer) with seeds to try, and the backoff has run out
+static bool
+s_seed_retry_due (rumor_membership_t *self, int64_t now)
+{
+    return self->n_seeds && !self->leaving && s_alive_peers (self) == 0
+        && now >= self->seed_retry_at;
+}
+
+//  Join every seed again, and back off: a lost Join, a seed that started
+//  after us, or a partition that left us alone must not keep us alone
+static void
+s_seed_retry (rumor_membership_t *self, int64_t now)
+{
+    for (size_t i = 0; i < self->n_seeds; i++)
+        s_send_join (self, NULL, self->seeds [i]);
+    self->seed_backoff *= 2;
+    if (self->seed_backoff > self->cfg.seed_retry_max_ms)
+        self->seed_backoff = self->cfg.seed_retry_max_ms;
+    self->seed_retry_at = now + self->seed_backoff;
+}
+
 void
 rumor_membership_on_tick (rumor_membership_t *self, int64_t now_ms)
 {
@@ -1369,6 +1458,16 @@ rumor_membership_on_tick (rumor_membership_t *self, int64_t now_ms)
         s_gossip_round (self, now_ms);
     if (now_ms >= self->push_pull_at)
         s_push_pull_round (self, now_ms);
+    if (s_seed_retry_due (self, now_ms))
+        s_seed_retry (self, now_ms);
+    if (self->started && now_ms >= self->reconnect_at) {
+        //  Serf's reconnect: a partition's other side is all DEAD to us,
+        //  and push-pull only goes to ALIVE members
+        self->reconnect_at = now_ms + self->cfg.reconnect_interval_ms;
+        s_member_t *peer;
+        if (!self->leaving && s_pick (self, &peer, 1, s_dead_eligible) == 1)
+            s_send_table (self, &peer->view.id, peer->endpoint, S_TABLE_PUSH);
+    }
 }
 
 static int64_t
@@ -1386,6 +1485,11 @@ rumor_membership_next_deadline (rumor_membership_t *self)
         deadline = s_earlier (deadline, self->gossip_at);
     if (self->started && !self->leaving && s_alive_peers (self))
         deadline = s_earlier (deadline, self->push_pull_at);
+    if (self->started && !self->leaving
+    &&  self->counts [RUMOR__STATE__STATE_DEAD])
+        deadline = s_earlier (deadline, self->reconnect_at);
+    if (self->n_seeds && !self->leaving && s_alive_peers (self) == 0)
+        deadline = s_earlier (deadline, self->seed_retry_at);
     return deadline;
 }
 
@@ -1413,18 +1517,6 @@ s_valid_endpoint (const char *endpoint)
         && rumor_codec_valid_string (endpoint, RUMOR_NAME_MAX);
 }
 
-static void
-s_send_join (rumor_membership_t *self, const rumor_id_t *to,
-             const char *endpoint)
-{
-    Rumor__Join join = RUMOR__JOIN__INIT;
-    join.self = &self->me->pb;
-    Rumor__Envelope env = RUMOR__ENVELOPE__INIT;
-    env.body_case = RUMOR__ENVELOPE__BODY_JOIN;
-    env.join = &join;
-    s_send (self, to, endpoint, &env);
-    self->stats.joins_sent++;
-}
 
 int
 rumor_membership_join (rumor_membership_t *self, int64_t now_ms,
@@ -1436,6 +1528,7 @@ rumor_membership_join (rumor_membership_t *self, int64_t now_ms,
         self->stats.bad_input++;
         return -1;
     }
+    s_remember_seed (self, now_ms, endpoint);
     s_send_join (self, NULL, endpoint);
     return 0;
 }

@@ -49,6 +49,10 @@
 #define RUMOR_MEMBERSHIP_MAX_ACCUSERS_DFLT          8
 #define RUMOR_MEMBERSHIP_REJOIN_INTERVAL_DFLT       5000
 #define RUMOR_MEMBERSHIP_SETTLE_INTERVAL_DFLT       500
+#define RUMOR_MEMBERSHIP_RECONNECT_INTERVAL_DFLT    10000
+#define RUMOR_MEMBERSHIP_SEED_RETRY_DFLT            1000
+#define RUMOR_MEMBERSHIP_SEED_RETRY_MAX_DFLT        30000
+#define RUMOR_MEMBERSHIP_SEEDS_MAX                  16
 
 typedef struct _rumor_membership_t rumor_membership_t;
 
@@ -118,6 +122,20 @@ typedef struct {
                                     //  catch such stragglers in seconds,
                                     //  where memberlist/Serf wait for the
                                     //  regular push-pull (up to a minute)
+    int64_t reconnect_interval_ms;  //  10000: Serf's reconnect: this
+                                    //  often, push-pull with one random
+                                    //  DEAD member. After a partition the
+                                    //  other side is all DEAD to us and
+                                    //  regular push-pull goes to ALIVE
+                                    //  members only; one table per 10 s
+                                    //  bounds what we spend on hosts that
+                                    //  may really be gone
+    int64_t seed_retry_ms;          //  1000: while we have no live peer,
+                                    //  Join every seed again after this,
+                                    //  doubling up to seed_retry_max_ms:
+                                    //  a lost Join or a seed started after
+                                    //  us must not leave a node alone
+    int64_t seed_retry_max_ms;      //  30000: the backoff's ceiling
     rumor_membership_trace_fn *trace;   //  debugging lines; NULL = silent
     void *trace_arg;                //  first argument of trace
 } rumor_membership_cfg_t;
@@ -221,6 +239,8 @@ const rumor_membership_stats_t *rumor_membership_stats (rumor_membership_t *self
 //  Send Join{our entry} to an endpoint whose id we do not know (a seed).
 //  The answer, JoinReply, is merged by on_message. Returns 0, or -1 if the
 //  endpoint is invalid or we are leaving.
+//  The endpoint is remembered as a seed (up to RUMOR_MEMBERSHIP_SEEDS_MAX):
+//  while the node has no live peer, it joins its seeds again with backoff.
 int rumor_membership_join (rumor_membership_t *self, int64_t now_ms,
                            const char *endpoint);
 

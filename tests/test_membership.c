@@ -1037,6 +1037,111 @@ test_settling_push_pulls_back_off_to_regular (void **state)
     rumor_membership_destroy (&a);
 }
 
+//  A node alone with seeds joins them again, backing off, until it has a
+//  live peer: a lost Join must not leave it alone for ever
+static void
+test_seeds_retried_with_backoff_while_alone (void **state)
+{
+    (void) state;
+    rumor_membership_t *a = s_core (1);
+    assert_int_equal (rumor_membership_join (a, T0, "tcp://10.0.0.9:7400"), 0);
+    s_fx_t *fx = s_collect (a, 1);
+    assert_int_equal (s_count_sends (fx, RUMOR__ENVELOPE__BODY_JOIN), 1);
+    s_fx_free (&fx);
+    //  The Join was lost: retried after 1 s, then 2 s, 4 s
+    int64_t at = T0;
+    int64_t periods [] = { 1000, 2000, 4000 };
+    for (int i = 0; i < 3; i++) {
+        int64_t deadline = rumor_membership_next_deadline (a);
+        assert_int_equal (deadline - at, periods [i]);
+        rumor_membership_on_tick (a, deadline);
+        fx = s_collect (a, 1);
+        assert_int_equal (s_count_sends (fx, RUMOR__ENVELOPE__BODY_JOIN), 1);
+        assert_string_equal (fx->endpoint [s_find_send (fx, RUMOR__ENVELOPE__BODY_JOIN)],
+                             "tcp://10.0.0.9:7400");
+        s_fx_free (&fx);
+        at = deadline;
+    }
+    //  A live peer: no more retries
+    s_add_alive (a, at, 2);
+    s_drain (a);
+    rumor_membership_on_tick (a, at + 60000);
+    fx = s_collect (a, 1);
+    assert_int_equal (s_count_sends (fx, RUMOR__ENVELOPE__BODY_JOIN), 0);
+    s_fx_free (&fx);
+    rumor_membership_destroy (&a);
+}
+
+//  After a partition the other side is DEAD to us: every
+//  reconnect_interval_ms we push-pull with one DEAD member (Serf's
+//  reconnect), since regular push-pull only goes to ALIVE ones
+static void
+test_reconnect_push_pulls_with_a_dead_member (void **state)
+{
+    (void) state;
+    rumor_membership_cfg_t cfg = s_cfg (1);
+    cfg.gossip_to_dead_ms = 0;
+    rumor_membership_t *a = rumor_membership_new (&cfg);
+    assert_non_null (a);
+    rumor_membership_on_tick (a, T0);
+    s_add_alive (a, T0, 2);
+    s_update_t u;
+    s_gossip_one (a, T0, 2, s_update (&u, 3, GEN, 0, RUMOR__STATE__STATE_ALIVE, 0));
+    s_gossip_one (a, T0, 2, s_update (&u, 3, GEN, 0, RUMOR__STATE__STATE_DEAD, 2));
+    s_drain (a);
+    assert_int_equal (s_state_of (a, 3), RUMOR__STATE__STATE_DEAD);
+    Rumor__MemberUpdate *out [8];
+    while (rumor_membership_piggyback (a, out, 8))
+        ;
+    rumor_membership_on_tick (a, T0 + 9999);
+    s_fx_t *fx = s_collect (a, 1);
+    assert_int_equal (s_count_sends (fx, RUMOR__ENVELOPE__BODY_PUSH_PULL), 0);
+    s_fx_free (&fx);
+    rumor_membership_on_tick (a, T0 + 10000);
+    fx = s_collect (a, 1);
+    int at = s_find_send (fx, RUMOR__ENVELOPE__BODY_PUSH_PULL);
+    assert_true (at >= 0);
+    assert_true (s_is (&fx->to [at], 3));
+    s_fx_free (&fx);
+    rumor_membership_destroy (&a);
+}
+
+//  Any frame from a member we hold SUSPECT, whose header carries a higher
+//  incarnation, proves it alive: the refutation needs no gossip
+static void
+test_frame_header_refutes_suspicion (void **state)
+{
+    (void) state;
+    rumor_membership_t *a = s_core (1);
+    s_add_alive (a, T0, 2);
+    s_update_t u;
+    s_gossip_one (a, T0, 3, s_update (&u, 2, GEN, 0, RUMOR__STATE__STATE_SUSPECT, 3));
+    s_drain (a);
+    assert_int_equal (s_state_of (a, 2), RUMOR__STATE__STATE_SUSPECT);
+    //  A frame from 2 at incarnation 0: no proof of anything new
+    Rumor__Envelope body = RUMOR__ENVELOPE__INIT;
+    body.body_case = RUMOR__ENVELOPE__BODY_UPDATES;
+    Rumor__MemberUpdates none = RUMOR__MEMBER_UPDATES__INIT;
+    body.updates = &none;
+    zframe_t *packed = rumor_codec_pack (&body.base);
+    Rumor__Envelope *env = s_wire (2, GEN, 0, zframe_data (packed),
+                                   zframe_size (packed), NULL, 0);
+    rumor_membership_on_piggyback (a, T0 + 10, env);
+    rumor_codec_free (&env);
+    assert_int_equal (s_state_of (a, 2), RUMOR__STATE__STATE_SUSPECT);
+    //  At incarnation 1 (it refuted): ALIVE at once, and told
+    env = s_wire (2, GEN, 1, zframe_data (packed), zframe_size (packed), NULL, 0);
+    rumor_membership_on_piggyback (a, T0 + 20, env);
+    rumor_codec_free (&env);
+    zframe_destroy (&packed);
+    assert_int_equal (s_state_of (a, 2), RUMOR__STATE__STATE_ALIVE);
+    assert_int_equal (s_inc_of (a, 2), 1);
+    s_fx_t *fx = s_collect (a, 1);
+    assert_non_null (s_event (fx, "member", 2));
+    s_fx_free (&fx);
+    rumor_membership_destroy (&a);
+}
+
 static void
 test_push_pull_exchanges_tables (void **state)
 {
@@ -1566,6 +1671,9 @@ main (void)
         cmocka_unit_test (test_choices_replay_with_the_seed),
         cmocka_unit_test (test_settling_push_pulls_back_off_to_regular),
         cmocka_unit_test (test_push_pull_exchanges_tables),
+        cmocka_unit_test (test_seeds_retried_with_backoff_while_alone),
+        cmocka_unit_test (test_reconnect_push_pulls_with_a_dead_member),
+        cmocka_unit_test (test_frame_header_refutes_suspicion),
         cmocka_unit_test (test_push_pull_heals_a_dead_member),
         cmocka_unit_test (test_big_tables_go_in_chunks),
         cmocka_unit_test (test_reap_dead_and_left_after_delay),
