@@ -1,5 +1,6 @@
 #!/bin/sh
-#  Install rumor's build dependencies (Debian 12, as root) and build it into
+#  Install rumor's build and test dependencies (Debian 12, as root: the LAN
+#  tests build network namespaces with iproute2 and iptables) and build it into
 #  ./build. Safe to run again: apt-get skips what is installed and the build
 #  is incremental. Usage: tools/setup.sh [BUILD_DIR] [extra cmake args...]
 set -eu
@@ -9,7 +10,7 @@ build=${1:-build}
 
 packages="build-essential cmake pkg-config libczmq-dev libzmq3-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcmocka-dev
-  libsodium-dev"
+  libsodium-dev iproute2 iptables"
 
 missing=""
 for p in $packages; do
