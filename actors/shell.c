@@ -1,0 +1,430 @@
+/*  =========================================================================
+    rumor_shell - one czmq actor around any pure core
+
+    See shell.h for the pipe protocol. The loop reads the clock, feeds the
+    core, and flushes what the core queued; it holds no protocol state.
+    =========================================================================
+*/
+
+#include "shell.h"
+
+//  --------------------------------------------------------------------------
+//  Shared decoded messages
+
+rumor_shared_t *
+rumor_shared_new (Rumor__Envelope **envelope_p, ProtobufCMessage **detail_p,
+                  int refs)
+{
+    assert (refs >= 1);
+    assert ((envelope_p && *envelope_p) != (detail_p && *detail_p));
+    rumor_shared_t *self = (rumor_shared_t *) zmalloc (sizeof (rumor_shared_t));
+    assert (self);
+    atomic_init (&self->refs, refs);
+    if (envelope_p) {
+        self->envelope = *envelope_p;
+        *envelope_p = NULL;
+    }
+    if (detail_p) {
+        self->detail = *detail_p;
+        *detail_p = NULL;
+    }
+    return self;
+}
+
+void
+rumor_shared_release (rumor_shared_t **self_p)
+{
+    assert (self_p);
+    rumor_shared_t *self = *self_p;
+    if (!self)
+        return;
+    *self_p = NULL;
+    if (atomic_fetch_sub (&self->refs, 1) != 1)
+        return;                     //  others still hold it
+    rumor_codec_free (&self->envelope);
+    rumor_codec_free_detail (&self->detail);
+    free (self);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Frame helpers
+
+//  Pop a frame of exactly size bytes into out; false if absent or sized
+//  otherwise.
+static bool
+s_pop_exact (zmsg_t *msg, void *out, size_t size)
+{
+    zframe_t *frame = zmsg_pop (msg);
+    bool ok = frame && zframe_size (frame) == size;
+    if (ok)
+        memcpy (out, zframe_data (frame), size);
+    zframe_destroy (&frame);
+    return ok;
+}
+
+uint32_t
+rumor_shell_pop_u32 (zmsg_t *msg, uint32_t dflt)
+{
+    uint32_t value;
+    return s_pop_exact (msg, &value, sizeof (value))? value: dflt;
+}
+
+uint64_t
+rumor_shell_pop_u64 (zmsg_t *msg, uint64_t dflt)
+{
+    uint64_t value;
+    return s_pop_exact (msg, &value, sizeof (value))? value: dflt;
+}
+
+int32_t
+rumor_shell_pop_i32 (zmsg_t *msg, int32_t dflt)
+{
+    int32_t value;
+    return s_pop_exact (msg, &value, sizeof (value))? value: dflt;
+}
+
+void *
+rumor_shell_pop_ptr (zmsg_t *msg)
+{
+    void *value;
+    return s_pop_exact (msg, &value, sizeof (value))? value: NULL;
+}
+
+char *
+rumor_shell_pop_str (zmsg_t *msg)
+{
+    char *string = zmsg_popstr (msg);
+    return string? string: strdup ("");
+}
+
+int
+rumor_shell_pop_id (zmsg_t *msg, rumor_id_t *id)
+{
+    return s_pop_exact (msg, id->bytes, RUMOR_ID_SIZE)? 0: -1;
+}
+
+void
+rumor_shell_add_u32 (zmsg_t *msg, uint32_t value)
+{
+    zmsg_addmem (msg, &value, sizeof (value));
+}
+
+void
+rumor_shell_add_u64 (zmsg_t *msg, uint64_t value)
+{
+    zmsg_addmem (msg, &value, sizeof (value));
+}
+
+void
+rumor_shell_add_i32 (zmsg_t *msg, int32_t value)
+{
+    zmsg_addmem (msg, &value, sizeof (value));
+}
+
+void
+rumor_shell_add_counter (zmsg_t *msg, const char *prefix, const char *name,
+                         uint64_t value)
+{
+    zmsg_addstrf (msg, "%s.%s", prefix, name);
+    zmsg_addstrf (msg, "%" PRIu64, value);
+}
+
+void
+rumor_shell_add_counters (zmsg_t *msg, const char *prefix, const void *stats,
+                          const rumor_shell_counter_t *table, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t value;
+        memcpy (&value, (const char *) stats + table [i].offset, sizeof (value));
+        rumor_shell_add_counter (msg, prefix, table [i].name, value);
+    }
+}
+
+zmsg_t *
+rumor_shell_reply_new (uint32_t seq)
+{
+    zmsg_t *reply = zmsg_new ();
+    assert (reply);
+    zmsg_addstr (reply, "REPLY");
+    rumor_shell_add_u32 (reply, seq);
+    return reply;
+}
+
+int
+rumor_shell_try_send (zmsg_t **msg_p, zsock_t *sock)
+{
+    assert (msg_p && *msg_p);
+    //  A pipe says it has room for one more message; multipart messages
+    //  are queued whole once their first frame is taken
+    if (!(zsock_events (sock) & ZMQ_POLLOUT))
+        return -1;
+    return zmsg_send (msg_p, sock);
+}
+
+
+//  --------------------------------------------------------------------------
+//  The actor
+
+typedef struct {
+    const rumor_shell_vtable_t *vtable;     //  the core's functions
+    void *core;                             //  handed over to the actor
+} s_args_t;
+
+typedef struct {
+    zsock_t *pipe;                  //  to the supervisor
+    zpoller_t *poller;              //  over the pipe
+    const rumor_shell_vtable_t *vtable;     //  the core's functions
+    void *core;                     //  the pure core, owned
+    zlistx_t *backlog;              //  zmsg_t waiting for room in the pipe
+    bool terminated;                //  $TERM received
+    int64_t last_tick;              //  when on_tick last ran (ms)
+    uint64_t inputs;                //  messages, events, commands handled
+    uint64_t ticks;                 //  on_tick calls
+    uint64_t effects;               //  messages sent up (effects, replies)
+    uint64_t dropped;               //  ... dropped with the backlog full
+    uint64_t backlog_max;           //  highest backlog seen
+    uint64_t bad_commands;          //  commands the vtable did not know
+} self_t;
+
+static void
+s_msg_destructor (void **item)
+{
+    zmsg_destroy ((zmsg_t **) item);
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, const s_args_t *args)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->vtable = args->vtable;
+    self->core = args->core;
+    self->poller = zpoller_new (pipe, NULL);
+    assert (self->poller);
+    //  The node decides when we stop ($TERM), not SIGINT
+    zpoller_set_nonstop (self->poller, true);
+    self->backlog = zlistx_new ();
+    assert (self->backlog);
+    zlistx_set_destructor (self->backlog, s_msg_destructor);
+    self->last_tick = -1;
+    //  Never block on the supervisor: see s_self_post
+    zsock_set_sndtimeo (pipe, 0);
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (!self)
+        return;
+    self->vtable->destroy (&self->core);
+    zlistx_destroy (&self->backlog);
+    zpoller_destroy (&self->poller);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Send msg up, or keep it in the backlog if the pipe is full. Effects
+//  past RUMOR_SHELL_BACKLOG_MAX are dropped and counted; replies and
+//  notices never are (there is one per command, at the node's pace).
+static void
+s_self_post (self_t *self, zmsg_t *msg, bool droppable)
+{
+    if (zlistx_size (self->backlog) == 0
+    &&  rumor_shell_try_send (&msg, self->pipe) == 0) {
+        self->effects++;
+        return;
+    }
+    if (!msg || (droppable
+              && zlistx_size (self->backlog) >= RUMOR_SHELL_BACKLOG_MAX)) {
+        self->dropped++;
+        zmsg_destroy (&msg);
+        return;
+    }
+    zlistx_add_end (self->backlog, msg);
+    if (zlistx_size (self->backlog) > self->backlog_max)
+        self->backlog_max = zlistx_size (self->backlog);
+}
+
+//  Send what waits in the backlog, oldest first, while the pipe has room.
+static void
+s_self_drain_backlog (self_t *self)
+{
+    zmsg_t *msg;
+    while ((msg = (zmsg_t *) zlistx_first (self->backlog))) {
+        zlistx_detach_cur (self->backlog);
+        if (rumor_shell_try_send (&msg, self->pipe) == 0) {
+            self->effects++;
+            continue;
+        }
+        if (msg)
+            zlistx_add_start (self->backlog, msg);
+        else
+            self->dropped++;
+        break;
+    }
+}
+
+//  Everything the core queued goes up, then its notice if any.
+static void
+s_self_flush (self_t *self)
+{
+    s_self_drain_backlog (self);
+    zmsg_t *effect;
+    while ((effect = self->vtable->next_effect (self->core)))
+        s_self_post (self, effect, true);
+    if (self->vtable->notice) {
+        zmsg_t *notice = self->vtable->notice (self->core);
+        if (notice)
+            s_self_post (self, notice, false);
+    }
+}
+
+//  Tick the core if its deadline is due, at most once per millisecond (a
+//  core that keeps asking for the same ms waits for the next one).
+static void
+s_self_tick (self_t *self)
+{
+    int64_t now = zclock_time ();
+    int64_t deadline = self->vtable->next_deadline (self->core);
+    if (deadline < 0 || deadline > now || self->last_tick == now)
+        return;
+    self->vtable->on_tick (self->core, now);
+    self->last_tick = now;
+    self->ticks++;
+}
+
+//  How long to wait for the pipe: until the core's deadline, at least
+//  1 ms if it already ticked this ms, at most 1 ms while a backlog waits.
+static int
+s_self_timeout (self_t *self)
+{
+    int64_t now = zclock_time ();
+    int64_t deadline = self->vtable->next_deadline (self->core);
+    int64_t wait = -1;
+    if (deadline >= 0)
+        wait = deadline > now? deadline - now: 0;
+    if (wait == 0 && self->last_tick == now)
+        wait = 1;
+    if (zlistx_size (self->backlog) && (wait < 0 || wait > 1))
+        wait = 1;
+    return wait > INT_MAX? INT_MAX: (int) wait;
+}
+
+static void
+s_self_stats (self_t *self, uint32_t seq)
+{
+    zmsg_t *reply = rumor_shell_reply_new (seq);
+    rumor_shell_add_i32 (reply, 0);
+    self->vtable->stats (self->core, reply);
+    char prefix [64];
+    snprintf (prefix, sizeof (prefix), "shell.%s", self->vtable->name);
+    rumor_shell_add_counter (reply, prefix, "inputs", self->inputs);
+    rumor_shell_add_counter (reply, prefix, "ticks", self->ticks);
+    rumor_shell_add_counter (reply, prefix, "effects", self->effects);
+    rumor_shell_add_counter (reply, prefix, "dropped", self->dropped);
+    rumor_shell_add_counter (reply, prefix, "backlog_max", self->backlog_max);
+    rumor_shell_add_counter (reply, prefix, "bad_commands", self->bad_commands);
+    s_self_post (self, reply, false);
+}
+
+static void
+s_self_command (self_t *self, const char *command, zmsg_t *request)
+{
+    uint32_t seq = rumor_shell_pop_u32 (request, 0);
+    if (streq (command, "STATS")) {
+        s_self_stats (self, seq);
+        return;
+    }
+    zmsg_t *reply = rumor_shell_reply_new (seq);
+    if (!self->vtable->handle_command (self->core, zclock_time (), command,
+                                       request, reply)) {
+        zsys_warning ("rumor %s: unknown command=%s", self->vtable->name,
+                      command);
+        self->bad_commands++;
+        rumor_shell_add_i32 (reply, RUMOR_SHELL_EUNKNOWN);
+    }
+    if (seq)
+        s_self_post (self, reply, false);
+    else
+        zmsg_destroy (&reply);
+}
+
+static void
+s_self_handle_pipe (self_t *self)
+{
+    zmsg_t *request = zmsg_recv (self->pipe);
+    if (!request)
+        return;                     //  interrupted
+    char *command = zmsg_popstr (request);
+    self->inputs++;
+    if (!command)
+        ;                           //  empty message: nothing to do
+    else
+    if (streq (command, "$TERM"))
+        self->terminated = true;
+    else
+    if (streq (command, "MSG")) {
+        rumor_shared_t *shared = (rumor_shared_t *) rumor_shell_pop_ptr (request);
+        if (shared && shared->envelope)
+            self->vtable->on_message (self->core, zclock_time (),
+                                      shared->envelope);
+        rumor_shared_release (&shared);
+    }
+    else
+    if (streq (command, "EVENT")) {
+        char *kind = rumor_shell_pop_str (request);
+        rumor_shared_t *shared = (rumor_shared_t *) rumor_shell_pop_ptr (request);
+        if (shared && shared->detail)
+            self->vtable->on_event (self->core, zclock_time (), kind,
+                                    shared->detail);
+        rumor_shared_release (&shared);
+        free (kind);
+    }
+    else
+        s_self_command (self, command, request);
+    zstr_free (&command);
+    zmsg_destroy (&request);
+}
+
+static void
+s_shell_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = s_self_new (pipe, (const s_args_t *) args);
+    //  A first tick: cores arm their timers once they see the time
+    int64_t now = zclock_time ();
+    self->vtable->on_tick (self->core, now);
+    self->last_tick = now;
+    zsock_signal (pipe, 0);
+    s_self_flush (self);
+    while (!self->terminated) {
+        zsock_t *which = (zsock_t *) zpoller_wait (self->poller,
+                                                   s_self_timeout (self));
+        if (which == self->pipe)
+            s_self_handle_pipe (self);
+        if (!self->terminated) {
+            s_self_tick (self);
+            s_self_flush (self);
+        }
+    }
+    s_self_destroy (&self);
+}
+
+zactor_t *
+rumor_shell_new (const rumor_shell_vtable_t *vtable, void *core)
+{
+    assert (vtable);
+    assert (core);
+    s_args_t args = { vtable, core };
+    //  zactor_new returns once the actor copied args and signalled
+    zactor_t *actor = zactor_new (s_shell_actor, &args);
+    if (!actor) {
+        vtable->destroy (&core);
+        return NULL;
+    }
+    zsock_set_sndtimeo (zactor_sock (actor), 0);
+    return actor;
+}

@@ -1,0 +1,1903 @@
+/*  =========================================================================
+    rumor_supervisor - the actor that owns a node's network endpoint
+
+    See supervisor.h for what it owns and its pipe protocol. The code is in
+    five parts: peers and their DEALERs, the inbound path (decode once,
+    hand to actors), the outbound path (seal, send), events (routing
+    between actors, conversion for the program) and the actor's life
+    (START, STOP, timers, the loop).
+    =========================================================================
+*/
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include "supervisor.h"
+#include "beacon.h"
+#include "codec.h"
+#include "effects.h"
+#include "shell.h"
+#include "actors.h"
+
+//  Inbound frames queued on the ROUTER. Why 10000: a burst from every peer
+//  at once (a broadcast answered by all, a push-pull round) fits, while
+//  memory stays bounded (frames are small, at most RUMOR_FRAME_MAX); past
+//  it TCP pushes back and the senders' DEALER queues fill and drop.
+#define S_ROUTER_RCVHWM     10000
+//  Replies through the ROUTER (Acks to strangers) are rare: 1000 is ample.
+#define S_ROUTER_SNDHWM     1000
+//  Frames queued per peer. Why 1000: several seconds of our traffic to one
+//  peer (a few frames per gossip round); a peer that falls this far behind
+//  is dead or stalled, and SWIM tolerates the loss of what follows.
+#define S_DEALER_HWM        1000
+//  Links to endpoints whose id we do not know yet (seeds). Why 64: seeds
+//  are a handful; this only bounds a program that joins in a loop.
+#define S_ANON_MAX          64
+//  An anonymous link no member claimed is closed after 30 s: the seed
+//  either answered under another address or is not there.
+#define S_ANON_IDLE_MS      30000
+//  Seeds remembered for retries and rumor_why
+#define S_SEEDS_MAX         64
+//  Messages waiting for room in an actor's pipe (control messages only:
+//  decoded frames are dropped instead). Why 4096: twice what the pipe
+//  itself holds; an actor that lags more than that is wedged.
+#define S_BACKLOG_MAX       4096
+//  Messages read from one socket per wakeup, so that no socket starves
+//  the others (a flood on the ROUTER, a chatty actor).
+#define S_BURST             64
+//  Graceful leave: at most this long before STOP answers anyway (rumor.h
+//  promises about two seconds).
+#define S_LEAVE_BOUND_MS    2000
+//  After membership says the leave is spread, keep running this long so
+//  the last frames leave the DEALERs (they close with LINGER 0).
+#define S_DRAIN_MS          100
+//  How often DEAD/LEFT peers and idle anonymous links are checked.
+#define S_REAP_CHECK_MS     1000
+//  While the node has no live peer, seeds are tried again every this many
+//  gossip intervals (1 s LOCAL, 2 s LAN, 5 s WAN): a seed that starts
+//  after us is found soon, at one Join per seed per retry while alone.
+#define S_SEED_RETRY_ROUNDS 10
+//  How long rumor_supervisor_actor_destroy waits for room for $TERM.
+#define S_TERM_WAIT_MS      2000
+//  LOCAL profile: beacon every 250 ms instead of 1 s. One host: beacons
+//  cost nothing, and nodes started together find each other at once.
+#define S_LOCAL_BEACON_MS   250
+
+//  The four actors, in rumor_owner_t order minus one
+typedef enum {
+    S_MEMBERSHIP = 0,
+    S_DETECTOR,
+    S_ANTI_ENTROPY,
+    S_APP,
+    S_ACTORS
+} s_actor_index_t;
+
+static const char *s_actor_names [S_ACTORS] = {
+    "membership", "detector", "anti_entropy", "app"
+};
+
+//  State of a peer we never heard membership talk about
+#define S_STATE_UNKNOWN     0
+
+//  Counters of the supervisor ("supervisor.<name>")
+typedef struct {
+    uint64_t frames_in;             //  frames read (ROUTER and DEALERs)
+    uint64_t bytes_in;              //  their bytes
+    uint64_t frames_out;            //  frames handed to a socket
+    uint64_t bytes_out;             //  their bytes
+    uint64_t bad_frames;            //  multipart messages from a peer
+    uint64_t dropped_full;          //  sends dropped: peer queue full
+    uint64_t dropped_actor;         //  decoded frames dropped: actor full
+    uint64_t dropped_control;       //  control messages dropped: backlog
+                                    //  full, or lost on a pipe
+    uint64_t unroutable;            //  sends with no link and no route
+    uint64_t seal_failed;           //  sends too big once sealed
+    uint64_t to_self;               //  sends addressed to ourselves
+    uint64_t peers_full;            //  new peers past max_members
+    uint64_t anon_full;             //  anonymous links past S_ANON_MAX
+    uint64_t links_opened;          //  DEALERs opened
+    uint64_t links_closed;          //  DEALERs closed
+    uint64_t link_failed;           //  DEALERs that could not be opened
+    uint64_t peer_lost;             //  disconnects told to the detector
+    uint64_t bad_effects;           //  actor messages we could not parse
+    uint64_t bad_events;            //  event kinds/details not in effects.h
+    uint64_t replies_dropped;       //  replies the program pipe refused
+    uint64_t beacon_joins;          //  accepted beacons passed to membership
+    uint64_t seed_joins;            //  Join attempts to seeds
+    uint64_t router_accepted;       //  connections accepted by the ROUTER
+    uint64_t router_disconnects;    //  ... dropped (peer gone, or libzmq
+                                    //  cut it: a frame over RUMOR_FRAME_MAX)
+    uint64_t router_handshake_failed;   //  ZMTP handshakes that failed
+                                    //  (not ZeroMQ: random bytes, a scan)
+} s_stats_t;
+
+#define S_COUNTER(field) { #field, offsetof (s_stats_t, field) }
+static const rumor_shell_counter_t s_counters [] = {
+    S_COUNTER (frames_in), S_COUNTER (bytes_in), S_COUNTER (frames_out),
+    S_COUNTER (bytes_out), S_COUNTER (bad_frames), S_COUNTER (dropped_full),
+    S_COUNTER (dropped_actor), S_COUNTER (dropped_control),
+    S_COUNTER (unroutable), S_COUNTER (seal_failed), S_COUNTER (to_self),
+    S_COUNTER (peers_full), S_COUNTER (anon_full), S_COUNTER (links_opened),
+    S_COUNTER (links_closed), S_COUNTER (link_failed), S_COUNTER (peer_lost),
+    S_COUNTER (bad_effects), S_COUNTER (bad_events),
+    S_COUNTER (replies_dropped), S_COUNTER (beacon_joins),
+    S_COUNTER (seed_joins), S_COUNTER (router_accepted),
+    S_COUNTER (router_disconnects), S_COUNTER (router_handshake_failed)
+};
+#undef S_COUNTER
+
+#define S_CODEC(field) { #field, offsetof (rumor_codec_stats_t, field) }
+static const rumor_shell_counter_t s_codec_counters [] = {
+    S_CODEC (accepted), S_CODEC (oversized), S_CODEC (malformed),
+    S_CODEC (bad_version), S_CODEC (bad_cluster), S_CODEC (bad_sender),
+    S_CODEC (no_body), S_CODEC (bad_field)
+};
+#undef S_CODEC
+
+typedef struct _s_peer_t s_peer_t;
+
+//  One DEALER (with its monitor) to one endpoint
+typedef struct {
+    zsock_t *dealer;                //  connected to endpoint
+    zsock_t *monitor;               //  PAIR reading the DEALER's monitor
+    char *endpoint;                 //  "tcp://host:port"
+    s_peer_t *peer;                 //  owner, NULL while anonymous
+    void *handle;                   //  our item in self->links
+    int64_t used_at;                //  last send through it
+} s_link_t;
+
+//  What we know of one member, from membership's "member" events
+struct _s_peer_t {
+    rumor_id_t id;                  //  member id
+    char hex [RUMOR_ID_HEX];        //  its hex form, the table key
+    char *name;                     //  node name, "" if unknown
+    char *endpoint;                 //  endpoint, "" if unknown
+    int state;                      //  Rumor__State, or S_STATE_UNKNOWN
+    uint64_t generation;            //  its generation
+    uint32_t incarnation;           //  its incarnation
+    uint64_t tags_hash;             //  hash of its tags (UPDATED events)
+    char *evidence;                 //  our detector's last verdict, or NULL
+    int evidence_state;             //  the state that verdict was about
+    int64_t gone_at;                //  DEAD/LEFT/unknown since, 0 if live
+    s_link_t *link;                 //  our DEALER to it, or NULL
+};
+
+//  A seed endpoint
+typedef struct {
+    char *endpoint;                 //  "tcp://host:port"
+    uint64_t tries;                 //  Joins sent to it
+    int64_t last_at;                //  when the last one was sent
+} s_seed_t;
+
+//  A control message waiting for room in an actor's pipe
+typedef struct {
+    zmsg_t *msg;                    //  the message
+    rumor_shared_t *shared;         //  the pointer it carries, or NULL
+} s_pending_t;
+
+typedef struct {
+    zsock_t *pipe;                  //  to the node (program thread)
+    zsock_t *events;                //  PAIR to the program (borrowed)
+    zpoller_t *poller;              //  every socket we read
+    bool terminated;                //  $TERM received
+    //  Configuration (copied)
+    char *name;                     //  our node name
+    rumor_id_t id;                  //  our node id
+    char hex [RUMOR_ID_HEX];        //  our id in hex
+    uint64_t generation;            //  our generation
+    uint64_t seed;                  //  seeds the cores
+    char *cluster;                  //  cluster name
+    uint64_t cluster_hash;          //  its hash, in every frame
+    int port;                       //  TCP port asked for (0 = any)
+    char *bind;                     //  address to bind
+    char *advertise;                //  host to advertise, or NULL
+    rumor_beacon_t beacon_mode;     //  beacon mode
+    char *iface;                    //  LAN interface, or NULL
+    int beacon_port;                //  UDP port, 0 = default
+    int profile;                    //  RUMOR_ACTOR_PROFILE_*
+    zlistx_t *tags;                 //  "key=value" strings
+    rumor_membership_limits_t limits;   //  membership's profile values
+    //  Running state
+    bool started;                   //  START succeeded
+    char *endpoint;                 //  our advertised endpoint
+    zsock_t *router;                //  our inbox
+    zsock_t *router_monitor;        //  PAIR reading the ROUTER's monitor
+    rumor_discovery_t *beacon;      //  beacon (inert when OFF)
+    void *beacon_pollable;          //  what to poll for it, or NULL
+    zactor_t *actors [S_ACTORS];    //  the four actors
+    zlistx_t *backlogs [S_ACTORS];  //  s_pending_t per actor
+    zhashx_t *peers;                //  hex -> s_peer_t
+    zlistx_t *links;                //  every s_link_t
+    zhashx_t *anon;                 //  endpoint -> anonymous s_link_t
+    zlistx_t *seeds;                //  s_seed_t
+    uint32_t incarnation;           //  ours, from membership
+    uint64_t seq;                   //  frames sealed so far
+    int64_t next_seed_at;           //  next seed retry while alone
+    int64_t next_reap_at;           //  next reaping pass
+    //  Graceful leave
+    bool leaving;                   //  STOP received
+    uint32_t stop_seq;              //  its seq, 0 once answered
+    int64_t stop_deadline;          //  answer by then at the latest
+    int64_t left_at;                //  membership said LEFT is spread
+    //  Counters
+    s_stats_t stats;                //  ours
+    rumor_codec_stats_t codec;      //  inbound frames, per node
+    uint64_t events_sent;           //  program events delivered
+    uint64_t events_dropped;        //  ... dropped: program not reading
+} self_t;
+
+
+//  --------------------------------------------------------------------------
+//  Small helpers
+
+static char *
+s_strdup_or_null (const char *string)
+{
+    return string? strdup (string): NULL;
+}
+
+static void
+s_free_string (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+void
+rumor_supervisor_actor_destroy (zactor_t **actor_p)
+{
+    assert (actor_p);
+    if (!*actor_p)
+        return;
+    //  zactor_destroy sends $TERM with SNDTIMEO 0: make sure it fits
+    zmq_pollitem_t item = { zsock_resolve (zactor_sock (*actor_p)), 0,
+                            ZMQ_POLLOUT, 0 };
+    zmq_poll (&item, 1, S_TERM_WAIT_MS);
+    zactor_destroy (actor_p);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Links: one DEALER and its monitor
+
+static void
+s_link_destroy (self_t *self, s_link_t **link_p)
+{
+    s_link_t *link = *link_p;
+    if (!link)
+        return;
+    zpoller_remove (self->poller, link->dealer);
+    zpoller_remove (self->poller, link->monitor);
+    //  Stop the monitor before closing what it watches
+    zmq_socket_monitor (zsock_resolve (link->dealer), NULL, 0);
+    zsock_destroy (&link->monitor);
+    zsock_destroy (&link->dealer);
+    if (link->handle)
+        zlistx_delete (self->links, link->handle);
+    if (link->peer)
+        link->peer->link = NULL;
+    free (link->endpoint);
+    free (link);
+    self->stats.links_closed++;
+    *link_p = NULL;
+}
+
+static void
+s_dealer_options (self_t *self, zsock_t *dealer)
+{
+    zmq_setsockopt (zsock_resolve (dealer), ZMQ_ROUTING_ID, self->id.bytes,
+                    RUMOR_ID_SIZE);
+    zsock_set_sndhwm (dealer, S_DEALER_HWM);
+    zsock_set_rcvhwm (dealer, S_DEALER_HWM);
+    zsock_set_sndtimeo (dealer, 0);
+    zsock_set_linger (dealer, 0);
+    zsock_set_maxmsgsize (dealer, RUMOR_FRAME_MAX);
+}
+
+//  Open a DEALER to endpoint, with a monitor for disconnects. NULL if the
+//  sockets cannot be made or the endpoint is refused by libzmq.
+//  Number of monitor endpoints made, so each one is unique
+static atomic_uint s_monitors;
+
+static s_link_t *
+s_link_new (self_t *self, const char *endpoint, int64_t now)
+{
+    s_link_t *link = (s_link_t *) zmalloc (sizeof (s_link_t));
+    assert (link);
+    link->dealer = zsock_new (ZMQ_DEALER);
+    link->monitor = zsock_new (ZMQ_PAIR);
+    char monitor [64];
+    snprintf (monitor, sizeof (monitor), "inproc://rumor-monitor-%u",
+              atomic_fetch_add (&s_monitors, 1));
+    bool ok = link->dealer && link->monitor;
+    if (ok) {
+        s_dealer_options (self, link->dealer);
+        zsock_set_linger (link->monitor, 0);
+        ok = zmq_socket_monitor (zsock_resolve (link->dealer), monitor,
+                                 ZMQ_EVENT_DISCONNECTED) == 0
+          && zsock_connect (link->monitor, "%s", monitor) == 0
+          && zsock_connect (link->dealer, "%s", endpoint) == 0;
+    }
+    if (!ok) {
+        if (link->dealer)
+            zmq_socket_monitor (zsock_resolve (link->dealer), NULL, 0);
+        zsock_destroy (&link->monitor);
+        zsock_destroy (&link->dealer);
+        free (link);
+        self->stats.link_failed++;
+        return NULL;
+    }
+    link->endpoint = strdup (endpoint);
+    link->used_at = now;
+    link->handle = zlistx_add_end (self->links, link);
+    zpoller_add (self->poller, link->dealer);
+    zpoller_add (self->poller, link->monitor);
+    self->stats.links_opened++;
+    return link;
+}
+
+static s_link_t *
+s_link_of_socket (self_t *self, void *socket)
+{
+    for (s_link_t *link = (s_link_t *) zlistx_first (self->links); link;
+         link = (s_link_t *) zlistx_next (self->links))
+        if (link->dealer == socket || link->monitor == socket)
+            return link;
+    return NULL;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Peers
+
+static void
+s_peer_destroy (void **item)
+{
+    s_peer_t *peer = (s_peer_t *) *item;
+    if (!peer)
+        return;
+    assert (!peer->link);           //  links are closed before
+    free (peer->name);
+    free (peer->endpoint);
+    free (peer->evidence);
+    free (peer);
+    *item = NULL;
+}
+
+static s_peer_t *
+s_peer_lookup (self_t *self, const rumor_id_t *id)
+{
+    char hex [RUMOR_ID_HEX];
+    return (s_peer_t *) zhashx_lookup (self->peers, rumor_id_hex (id, hex));
+}
+
+//  A new peer of unknown state, or NULL past max_members (counted). It
+//  is reaped like a departed one unless membership tells us about it.
+static s_peer_t *
+s_peer_new (self_t *self, const rumor_id_t *id, int64_t now)
+{
+    if (zhashx_size (self->peers) >= self->limits.max_members) {
+        self->stats.peers_full++;
+        return NULL;
+    }
+    s_peer_t *peer = (s_peer_t *) zmalloc (sizeof (s_peer_t));
+    assert (peer);
+    peer->id = *id;
+    rumor_id_hex (id, peer->hex);
+    peer->name = strdup ("");
+    peer->endpoint = strdup ("");
+    peer->gone_at = now;
+    zhashx_insert (self->peers, peer->hex, peer);
+    return peer;
+}
+
+//  Forget a peer and close its link.
+static void
+s_peer_remove (self_t *self, s_peer_t *peer)
+{
+    s_link_destroy (self, &peer->link);
+    char hex [RUMOR_ID_HEX];
+    memcpy (hex, peer->hex, sizeof (hex));
+    zhashx_delete (self->peers, hex);
+}
+
+//  The anonymous link to endpoint, or a peer's link to it, or NULL.
+static s_link_t *
+s_link_to (self_t *self, const char *endpoint)
+{
+    s_link_t *link = (s_link_t *) zhashx_lookup (self->anon, endpoint);
+    if (link)
+        return link;
+    for (link = (s_link_t *) zlistx_first (self->links); link;
+         link = (s_link_t *) zlistx_next (self->links))
+        if (streq (link->endpoint, endpoint))
+            return link;
+    return NULL;
+}
+
+//  A link to an endpoint whose id we do not know (a seed).
+static s_link_t *
+s_anon_link (self_t *self, const char *endpoint, int64_t now)
+{
+    s_link_t *link = s_link_to (self, endpoint);
+    if (link)
+        return link;
+    if (zhashx_size (self->anon) >= S_ANON_MAX) {
+        self->stats.anon_full++;
+        return NULL;
+    }
+    link = s_link_new (self, endpoint, now);
+    if (link)
+        zhashx_insert (self->anon, endpoint, link);
+    return link;
+}
+
+//  The peer's link, opened (or reopened at a new endpoint) as needed. The
+//  endpoint membership told us wins over the SEND's hint. NULL if no
+//  endpoint is known: the caller routes through the ROUTER.
+static s_link_t *
+s_peer_link (self_t *self, const rumor_id_t *id, const char *hint,
+             int64_t now)
+{
+    s_peer_t *peer = s_peer_lookup (self, id);
+    if (!peer && *hint)
+        peer = s_peer_new (self, id, now);
+    if (!peer)
+        return NULL;
+    const char *endpoint = *peer->endpoint? peer->endpoint: hint;
+    if (!*endpoint || (peer->link && streq (peer->link->endpoint, endpoint)))
+        return peer->link;
+    s_link_destroy (self, &peer->link);
+    s_link_t *link = (s_link_t *) zhashx_lookup (self->anon, endpoint);
+    if (link)
+        zhashx_delete (self->anon, endpoint);      //  a seed: adopt it
+    else
+        link = s_link_new (self, endpoint, now);
+    if (link) {
+        link->peer = peer;
+        peer->link = link;
+    }
+    return link;
+}
+
+static size_t
+s_live_peers (self_t *self)
+{
+    size_t live = 0;
+    for (s_peer_t *peer = (s_peer_t *) zhashx_first (self->peers); peer;
+         peer = (s_peer_t *) zhashx_next (self->peers))
+        if (peer->state == RUMOR__STATE__STATE_ALIVE
+        ||  peer->state == RUMOR__STATE__STATE_SUSPECT)
+            live++;
+    return live;
+}
+
+//  Close what membership has forgotten: peers DEAD/LEFT (or never
+//  reported) for reap_after_ms, anonymous links idle for S_ANON_IDLE_MS.
+static void
+s_reap (self_t *self, int64_t now)
+{
+    zlistx_t *gone = zlistx_new ();
+    for (s_peer_t *peer = (s_peer_t *) zhashx_first (self->peers); peer;
+         peer = (s_peer_t *) zhashx_next (self->peers))
+        if (peer->gone_at && now - peer->gone_at >= self->limits.reap_after_ms)
+            zlistx_add_end (gone, peer);
+    for (s_peer_t *peer = (s_peer_t *) zlistx_first (gone); peer;
+         peer = (s_peer_t *) zlistx_next (gone))
+        s_peer_remove (self, peer);
+    zlistx_purge (gone);
+    for (s_link_t *link = (s_link_t *) zhashx_first (self->anon); link;
+         link = (s_link_t *) zhashx_next (self->anon))
+        if (now - link->used_at >= S_ANON_IDLE_MS)
+            zlistx_add_end (gone, link);
+    for (s_link_t *link = (s_link_t *) zlistx_first (gone); link;
+         link = (s_link_t *) zlistx_next (gone)) {
+        zhashx_delete (self->anon, link->endpoint);
+        s_link_destroy (self, &link);
+    }
+    zlistx_destroy (&gone);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Actors: posting without blocking
+
+static void
+s_pending_destroy (void **item)
+{
+    s_pending_t *pending = (s_pending_t *) *item;
+    if (pending) {
+        zmsg_destroy (&pending->msg);
+        rumor_shared_release (&pending->shared);
+        free (pending);
+        *item = NULL;
+    }
+}
+
+//  Post msg (carrying shared, or NULL) to an actor. If its pipe is full, a
+//  droppable message (a decoded frame) is dropped and counted; any other
+//  waits in the actor's backlog, in order, up to S_BACKLOG_MAX.
+static void
+s_actor_post (self_t *self, int index, zmsg_t *msg, rumor_shared_t *shared,
+              bool droppable)
+{
+    zlistx_t *backlog = self->backlogs [index];
+    if (zlistx_size (backlog) == 0) {
+        if (rumor_shell_try_send (&msg, zactor_sock (self->actors [index])) == 0)
+            return;                 //  the actor holds shared now
+        if (!msg) {                 //  lost on the way: not the actor's
+            self->stats.dropped_control++;
+            rumor_shared_release (&shared);
+            return;
+        }
+    }
+    if (droppable || zlistx_size (backlog) >= S_BACKLOG_MAX) {
+        if (droppable)
+            self->stats.dropped_actor++;
+        else
+            self->stats.dropped_control++;
+        zmsg_destroy (&msg);
+        rumor_shared_release (&shared);
+        return;
+    }
+    s_pending_t *pending = (s_pending_t *) zmalloc (sizeof (s_pending_t));
+    assert (pending);
+    pending->msg = msg;
+    pending->shared = shared;
+    zlistx_add_end (backlog, pending);
+}
+
+//  Send what waits for an actor, oldest first, while it has room.
+static void
+s_actor_drain (self_t *self, int index)
+{
+    zlistx_t *backlog = self->backlogs [index];
+    s_pending_t *pending;
+    while ((pending = (s_pending_t *) zlistx_first (backlog))) {
+        int rc = rumor_shell_try_send (&pending->msg,
+                                       zactor_sock (self->actors [index]));
+        if (rc && pending->msg)
+            break;                  //  still full
+        if (rc == 0)
+            pending->shared = NULL; //  the actor holds it now
+        else
+            self->stats.dropped_control++;
+        zlistx_delete (backlog, zlistx_cursor (backlog));
+    }
+}
+
+static bool
+s_backlogged (self_t *self)
+{
+    for (int index = 0; index < S_ACTORS; index++)
+        if (self->backlogs [index] && zlistx_size (self->backlogs [index]))
+            return true;
+    return false;
+}
+
+//  A command to an actor: COMMAND | seq | ...; the caller adds arguments.
+static zmsg_t *
+s_command_new (const char *command, uint32_t seq)
+{
+    zmsg_t *msg = zmsg_new ();
+    assert (msg);
+    zmsg_addstr (msg, command);
+    rumor_shell_add_u32 (msg, seq);
+    return msg;
+}
+
+//  Hand a shared message to an actor: "MSG" ptr, or "EVENT" kind ptr.
+static void
+s_actor_share (self_t *self, int index, const char *kind,
+               rumor_shared_t *shared)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, kind? "EVENT": "MSG");
+    if (kind)
+        zmsg_addstr (msg, kind);
+    zmsg_addmem (msg, &shared, sizeof (shared));
+    s_actor_post (self, index, msg, shared, kind == NULL);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Program events
+
+typedef struct {
+    rumor_event_type_t type;        //  what happened
+    const char *member;             //  member hex
+    const char *name;               //  its name
+    const char *endpoint;           //  its endpoint
+    const char *topic;              //  topic or key
+    const void *data;               //  payload or value
+    size_t size;                    //  its size
+    uint64_t query;                 //  query id
+    bool complete;                  //  QUERY_DONE: every member answered
+    const char *evidence;           //  SUSPECT/FAILED: why
+} s_event_t;
+
+//  Send one event to the program; dropped and counted if it is not
+//  reading (the node never blocks on it).
+static void
+s_emit (self_t *self, const s_event_t *event)
+{
+    zmsg_t *msg = zmsg_new ();
+    rumor_shell_add_u32 (msg, (uint32_t) event->type);
+    zmsg_addstr (msg, event->member? event->member: "");
+    zmsg_addstr (msg, event->name? event->name: "");
+    zmsg_addstr (msg, event->endpoint? event->endpoint: "");
+    zmsg_addstr (msg, event->topic? event->topic: "");
+    zmsg_addmem (msg, event->data, event->data? event->size: 0);
+    rumor_shell_add_u64 (msg, event->query);
+    rumor_shell_add_u32 (msg, event->complete? 1: 0);
+    zmsg_addstr (msg, event->evidence? event->evidence: "");
+    if (rumor_shell_try_send (&msg, self->events) == 0)
+        self->events_sent++;
+    else {
+        self->events_dropped++;
+        zmsg_destroy (&msg);
+    }
+}
+
+//  A member event about a peer, with its name and endpoint
+static void
+s_emit_member (self_t *self, const s_peer_t *peer, rumor_event_type_t type,
+               const char *evidence)
+{
+    s_event_t event = {
+        .type = type, .member = peer->hex, .name = peer->name,
+        .endpoint = peer->endpoint, .evidence = evidence
+    };
+    s_emit (self, &event);
+}
+
+//  Name of a member for events about its keys and messages
+static const char *
+s_name_of (self_t *self, const char *hex)
+{
+    if (streq (hex, self->hex))
+        return self->name;
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, hex);
+    return peer? peer->name: "";
+}
+
+static const char *
+s_endpoint_of (self_t *self, const char *hex)
+{
+    if (streq (hex, self->hex))
+        return self->endpoint;
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, hex);
+    return peer? peer->endpoint: "";
+}
+
+
+//  --------------------------------------------------------------------------
+//  Member events: our table, and JOINED/ALIVE/SUSPECT/FAILED/LEFT/UPDATED
+
+//  Previous state of a peer for the transition: none, or a restart
+#define S_PREV_NONE         -1
+#define S_PREV_RESTART      -2
+
+static uint64_t
+s_tags_hash (const Rumor__MemberUpdate *update)
+{
+    uint64_t hash = 0;
+    for (size_t i = 0; i < update->n_tags; i++) {
+        const Rumor__Tag *tag = update->tags [i];
+        uint64_t words [2] = {
+            rumor_hash64 (tag->key, strlen (tag->key)),
+            rumor_hash64 (tag->value, strlen (tag->value))
+        };
+        hash = hash * 31 + rumor_hash64 (words, sizeof (words));
+    }
+    return hash;
+}
+
+//  Evidence for a SUSPECT/FAILED: our detector's verdict if it is about
+//  this state, else who accused it through gossip.
+static char *
+s_evidence (const s_peer_t *peer, const Rumor__MemberUpdate *update)
+{
+    if (peer->evidence && peer->evidence_state == (int) update->state)
+        return strdup (peer->evidence);
+    rumor_id_t accuser;
+    char hex [RUMOR_ID_HEX] = "unknown";
+    if (rumor_id_from_bin (&accuser, update->accuser) == 0)
+        rumor_id_hex (&accuser, hex);
+    return zsys_sprintf ("%s by %s (heard through gossip)",
+                         update->state == RUMOR__STATE__STATE_DEAD?
+                         "declared dead": "suspected", hex);
+}
+
+//  The program events for one transition of a peer.
+static void
+s_member_transition (self_t *self, s_peer_t *peer, int prev,
+                     const Rumor__MemberUpdate *update, bool changed)
+{
+    int state = update->state;
+    if (state == RUMOR__STATE__STATE_ALIVE
+    ||  state == RUMOR__STATE__STATE_SUSPECT) {
+        if (prev == S_PREV_NONE)
+            s_emit_member (self, peer, RUMOR_EVENT_JOINED, NULL);
+        else
+        if (prev == S_PREV_RESTART || prev == RUMOR__STATE__STATE_DEAD
+        ||  prev == RUMOR__STATE__STATE_LEFT
+        || (prev == RUMOR__STATE__STATE_SUSPECT
+        &&  state == RUMOR__STATE__STATE_ALIVE))
+            s_emit_member (self, peer, RUMOR_EVENT_ALIVE, NULL);
+        else
+        if (changed)
+            s_emit_member (self, peer, RUMOR_EVENT_UPDATED, NULL);
+    }
+    //  Nothing new, or a first sighting of a member already gone
+    if (prev == state
+    || (prev == S_PREV_NONE && state != RUMOR__STATE__STATE_SUSPECT))
+        return;
+    //  A member that left is gone, not failed
+    if (prev == RUMOR__STATE__STATE_LEFT && state == RUMOR__STATE__STATE_DEAD)
+        return;
+    if (state == RUMOR__STATE__STATE_SUSPECT || state == RUMOR__STATE__STATE_DEAD) {
+        char *evidence = s_evidence (peer, update);
+        s_emit_member (self, peer, state == RUMOR__STATE__STATE_DEAD?
+                       RUMOR_EVENT_FAILED: RUMOR_EVENT_SUSPECT, evidence);
+        free (evidence);
+    }
+    else
+    if (state == RUMOR__STATE__STATE_LEFT)
+        s_emit_member (self, peer, RUMOR_EVENT_LEFT, NULL);
+}
+
+//  Store what the update says; true if name, endpoint or tags changed.
+static bool
+s_peer_store (self_t *self, s_peer_t *peer, const Rumor__MemberUpdate *update,
+              int64_t now)
+{
+    uint64_t tags_hash = s_tags_hash (update);
+    bool moved = !streq (peer->endpoint, update->endpoint);
+    bool changed = moved || !streq (peer->name, update->name)
+                || tags_hash != peer->tags_hash;
+    if (moved) {
+        //  A link to the old address is reopened at the next send (one
+        //  opened from a SEND's hint to this very address is kept)
+        if (peer->link && !streq (peer->link->endpoint, update->endpoint))
+            s_link_destroy (self, &peer->link);
+        free (peer->endpoint);
+        peer->endpoint = strdup (update->endpoint);
+    }
+    if (!streq (peer->name, update->name)) {
+        free (peer->name);
+        peer->name = strdup (update->name);
+    }
+    peer->tags_hash = tags_hash;
+    peer->state = update->state;
+    peer->generation = update->generation;
+    peer->incarnation = update->incarnation;
+    bool gone = update->state == RUMOR__STATE__STATE_DEAD
+             || update->state == RUMOR__STATE__STATE_LEFT;
+    peer->gone_at = gone? (peer->gone_at? peer->gone_at: now): 0;
+    if (!gone && update->state == RUMOR__STATE__STATE_ALIVE) {
+        free (peer->evidence);      //  old verdicts no longer apply
+        peer->evidence = NULL;
+    }
+    return changed;
+}
+
+static void
+s_on_member (self_t *self, const Rumor__MemberUpdate *update, int64_t now)
+{
+    rumor_id_t id;
+    if (rumor_id_from_bin (&id, update->id))
+        return;
+    if (rumor_id_eq (&id, &self->id)) {
+        //  Our incarnation, sealed into every frame
+        if (update->generation == self->generation
+        &&  update->incarnation > self->incarnation)
+            self->incarnation = update->incarnation;
+        return;
+    }
+    s_peer_t *peer = s_peer_lookup (self, &id);
+    if (!peer && !(peer = s_peer_new (self, &id, now)))
+        return;
+    if (peer->state != S_STATE_UNKNOWN && update->generation < peer->generation)
+        return;                     //  an older life: nothing to tell
+    int prev = peer->state == S_STATE_UNKNOWN? S_PREV_NONE
+             : update->generation > peer->generation? S_PREV_RESTART
+             : peer->state;
+    bool changed = s_peer_store (self, peer, update, now);
+    s_member_transition (self, peer, prev, update, changed);
+}
+
+//  Our detector's verdict: kept as the evidence of the member event that
+//  follows it.
+static void
+s_on_verdict (self_t *self, const Rumor__Verdict *verdict, int64_t now)
+{
+    rumor_id_t id;
+    if (rumor_id_from_bin (&id, verdict->id))
+        return;
+    s_peer_t *peer = s_peer_lookup (self, &id);
+    if (!peer)
+        return;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    assert (out);
+    fprintf (out, "%s by this node's detector; suspecters:",
+             verdict->state == RUMOR__STATE__STATE_DEAD?
+             "declared dead": "suspected");
+    for (size_t i = 0; i < verdict->n_suspecters; i++) {
+        rumor_id_t suspecter;
+        char hex [RUMOR_ID_HEX] = "?";
+        if (rumor_id_from_bin (&suspecter, verdict->suspecters [i]) == 0)
+            rumor_id_hex (&suspecter, hex);
+        fprintf (out, " %s", hex);
+    }
+    fprintf (out, "; last RTTs (ms, newest first):");
+    for (size_t i = 0; i < verdict->n_rtts; i++)
+        fprintf (out, " %u", verdict->rtts [i]);
+    if (verdict->n_rtts == 0)
+        fprintf (out, " none");
+    fprintf (out, "; phi %.2f", verdict->phi / 100.0);
+    if (verdict->suspected_at)
+        fprintf (out, "; suspected %" PRId64 " ms ago",
+                 now - (int64_t) verdict->suspected_at);
+    fclose (out);
+    free (peer->evidence);
+    peer->evidence = text;
+    peer->evidence_state = verdict->state;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Other program events: kv, event, direct, query, response, query-done
+
+static void
+s_on_kv (self_t *self, const Rumor__KvEntry *entry, const char *extra)
+{
+    rumor_id_t origin;
+    char hex [RUMOR_ID_HEX] = "";
+    if (rumor_id_from_bin (&origin, entry->origin) == 0)
+        rumor_id_hex (&origin, hex);
+    s_event_t event = {
+        .type = streq (extra, "set")? RUMOR_EVENT_KEY_SET
+              : streq (extra, "expire")? RUMOR_EVENT_KEY_EXPIRED
+              : RUMOR_EVENT_KEY_DELETED,
+        .member = hex, .name = s_name_of (self, hex),
+        .endpoint = s_endpoint_of (self, hex), .topic = entry->key,
+        .data = entry->value.data, .size = entry->value.len
+    };
+    s_emit (self, &event);
+}
+
+//  An event of the app core, for the program
+static void
+s_on_app (self_t *self, const char *kind, const ProtobufCMessage *detail,
+          const char *extra)
+{
+    s_event_t event = { .member = extra };
+    char hex [RUMOR_ID_HEX] = "";
+    rumor_id_t origin;
+    if (streq (kind, "event")) {
+        const Rumor__Event *heard = (const Rumor__Event *) detail;
+        if (rumor_id_from_bin (&origin, heard->origin) == 0)
+            event.member = rumor_id_hex (&origin, hex);
+        event.type = RUMOR_EVENT_HEARD;
+        event.topic = heard->topic;
+        event.data = heard->payload.data;
+        event.size = heard->payload.len;
+    }
+    else
+    if (streq (kind, "direct")) {
+        const Rumor__Direct *direct = (const Rumor__Direct *) detail;
+        event.type = RUMOR_EVENT_DIRECT;
+        event.topic = direct->topic;
+        event.data = direct->payload.data;
+        event.size = direct->payload.len;
+    }
+    else
+    if (streq (kind, "query") || streq (kind, "query-done")) {
+        const Rumor__Query *query = (const Rumor__Query *) detail;
+        if (rumor_id_from_bin (&origin, query->origin) == 0)
+            event.member = rumor_id_hex (&origin, hex);
+        event.type = streq (kind, "query")? RUMOR_EVENT_QUERY
+                                          : RUMOR_EVENT_QUERY_DONE;
+        event.topic = query->topic;
+        if (event.type == RUMOR_EVENT_QUERY) {
+            event.data = query->payload.data;
+            event.size = query->payload.len;
+        }
+        event.query = query->id;
+        event.complete = streq (extra, "complete");
+    }
+    else {                          //  response
+        const Rumor__Response *response = (const Rumor__Response *) detail;
+        event.type = RUMOR_EVENT_RESPONSE;
+        event.data = response->payload.data;
+        event.size = response->payload.len;
+        event.query = response->query;
+    }
+    event.name = s_name_of (self, event.member);
+    event.endpoint = s_endpoint_of (self, event.member);
+    s_emit (self, &event);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Event effects: routing between actors (effects.h), and to the program
+
+//  Sub-message type of each kind's detail, or NULL if not in effects.h.
+static const ProtobufCMessageDescriptor *
+s_detail_type (const char *kind)
+{
+    if (streq (kind, "member") || streq (kind, "confirm")
+    ||  streq (kind, "suspect") || streq (kind, "dead"))
+        return &rumor__member_update__descriptor;
+    if (streq (kind, "verdict"))
+        return &rumor__verdict__descriptor;
+    if (streq (kind, "kv"))
+        return &rumor__kv_entry__descriptor;
+    if (streq (kind, "event"))
+        return &rumor__event__descriptor;
+    if (streq (kind, "direct"))
+        return &rumor__direct__descriptor;
+    if (streq (kind, "query") || streq (kind, "query-done"))
+        return &rumor__query__descriptor;
+    if (streq (kind, "response"))
+        return &rumor__response__descriptor;
+    return NULL;
+}
+
+//  The actors that consume an event kind (effects.h); returns how many.
+static int
+s_consumers (const char *kind, int *consumers)
+{
+    int n = 0;
+    if (streq (kind, "member")) {
+        consumers [n++] = S_DETECTOR;
+        consumers [n++] = S_ANTI_ENTROPY;
+        consumers [n++] = S_APP;
+    }
+    else
+    if (streq (kind, "confirm"))
+        consumers [n++] = S_DETECTOR;
+    else
+    if (streq (kind, "suspect") || streq (kind, "dead"))
+        consumers [n++] = S_MEMBERSHIP;
+    return n;
+}
+
+static void
+s_handle_event (self_t *self, const rumor_fx_view_t *view, int64_t now)
+{
+    const ProtobufCMessageDescriptor *type = s_detail_type (view->kind);
+    ProtobufCMessage *detail = type? rumor_codec_decode_detail (
+        type, zframe_data (view->payload), zframe_size (view->payload)): NULL;
+    if (!detail) {
+        self->stats.bad_events++;
+        return;
+    }
+    int consumers [S_ACTORS];
+    int n = s_consumers (view->kind, consumers);
+    //  One decode, shared by every consumer and by us (the last ref)
+    rumor_shared_t *shared = rumor_shared_new (NULL, &detail, n + 1);
+    for (int i = 0; i < n; i++)
+        s_actor_share (self, consumers [i], view->kind, shared);
+    if (streq (view->kind, "member"))
+        s_on_member (self, (const Rumor__MemberUpdate *) shared->detail, now);
+    else
+    if (streq (view->kind, "verdict"))
+        s_on_verdict (self, (const Rumor__Verdict *) shared->detail, now);
+    else
+    if (streq (view->kind, "kv"))
+        s_on_kv (self, (const Rumor__KvEntry *) shared->detail, view->extra);
+    else
+    if (n == 0)
+        s_on_app (self, view->kind, shared->detail, view->extra);
+    rumor_shared_release (&shared);
+}
+
+
+//  --------------------------------------------------------------------------
+//  Outbound: seal and send
+
+static void
+s_send_frame (self_t *self, zsock_t *socket, zframe_t **frame_p)
+{
+    size_t size = zframe_size (*frame_p);
+    if (zframe_send (frame_p, socket, ZFRAME_DONTWAIT) == 0) {
+        self->stats.frames_out++;
+        self->stats.bytes_out += size;
+    }
+    else {
+        zframe_destroy (frame_p);
+        self->stats.dropped_full++;
+    }
+}
+
+//  Back through the ROUTER to the peer's routing id (it connected to us)
+static void
+s_send_router (self_t *self, const rumor_id_t *to, zframe_t **frame_p)
+{
+    void *router = zsock_resolve (self->router);
+    size_t size = zframe_size (*frame_p);
+    if (zmq_send (router, to->bytes, RUMOR_ID_SIZE,
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == RUMOR_ID_SIZE
+    &&  zmq_send (router, zframe_data (*frame_p), size, ZMQ_DONTWAIT) >= 0) {
+        self->stats.frames_out++;
+        self->stats.bytes_out += size;
+    }
+    else
+        self->stats.unroutable++;   //  not connected to us (or full)
+    zframe_destroy (frame_p);
+}
+
+static zframe_t *
+s_seal (self_t *self, const rumor_fx_view_t *view)
+{
+    rumor_header_t header = {
+        .cluster = self->cluster_hash,
+        .sender = self->id,
+        .generation = self->generation,
+        .incarnation = self->incarnation,
+        .seq = ++self->seq,
+        .target = view->to
+    };
+    return rumor_codec_seal (&header, NULL, 0, zframe_data (view->payload),
+                             zframe_size (view->payload));
+}
+
+static void
+s_handle_send (self_t *self, const rumor_fx_view_t *view, int64_t now)
+{
+    bool by_id = !rumor_id_is_zero (&view->to);
+    if (by_id? rumor_id_eq (&view->to, &self->id)
+             : streq (view->endpoint, self->endpoint)) {
+        self->stats.to_self++;
+        return;
+    }
+    zframe_t *frame = s_seal (self, view);
+    if (!frame) {
+        self->stats.seal_failed++;
+        return;
+    }
+    s_link_t *link = by_id? s_peer_link (self, &view->to, view->endpoint, now)
+                          : s_anon_link (self, view->endpoint, now);
+    if (link) {
+        link->used_at = now;
+        s_send_frame (self, link->dealer, &frame);
+    }
+    else
+    if (by_id)
+        s_send_router (self, &view->to, &frame);
+    else {
+        self->stats.unroutable++;
+        zframe_destroy (&frame);
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Inbound: decode once, hand to the owner (and membership for piggyback)
+
+static int
+s_owner_actor (rumor_owner_t owner)
+{
+    switch (owner) {
+        case RUMOR_OWNER_MEMBERSHIP:    return S_MEMBERSHIP;
+        case RUMOR_OWNER_DETECTOR:      return S_DETECTOR;
+        case RUMOR_OWNER_ANTI_ENTROPY:  return S_ANTI_ENTROPY;
+        case RUMOR_OWNER_APP:           return S_APP;
+        default:                        return -1;
+    }
+}
+
+static void
+s_handle_frame (self_t *self, zframe_t *frame)
+{
+    self->stats.frames_in++;
+    self->stats.bytes_in += zframe_size (frame);
+    Rumor__Envelope *env = rumor_codec_decode (
+        zframe_data (frame), zframe_size (frame), self->cluster_hash,
+        &self->codec);
+    if (!env)
+        return;                     //  refused and counted by the codec
+    int owner = s_owner_actor (rumor_codec_owner (env));
+    bool to_membership = owner == S_MEMBERSHIP || env->n_piggyback > 0;
+    bool to_owner = owner >= 0 && owner != S_MEMBERSHIP;
+    if (!to_membership && !to_owner) {
+        rumor_codec_free (&env);    //  the codec refuses these already
+        return;
+    }
+    rumor_shared_t *shared = rumor_shared_new (&env, NULL,
+                                               to_membership + to_owner);
+    if (to_owner)
+        s_actor_share (self, owner, NULL, shared);
+    if (to_membership)
+        s_actor_share (self, S_MEMBERSHIP, NULL, shared);
+}
+
+//  ROUTER: routing id | frame. Anything else is counted and dropped.
+static void
+s_handle_router (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->router);
+    if (!msg)
+        return;
+    if (zmsg_size (msg) == 2) {
+        zframe_t *routing = zmsg_pop (msg);
+        zframe_destroy (&routing);
+        s_handle_frame (self, zmsg_first (msg));
+    }
+    else {
+        self->stats.frames_in++;
+        self->stats.bad_frames++;
+    }
+    zmsg_destroy (&msg);
+}
+
+//  A DEALER got a frame back through a peer's ROUTER (an Ack to us while
+//  that peer did not know our endpoint yet).
+static void
+s_handle_dealer (self_t *self, s_link_t *link)
+{
+    zmsg_t *msg = zmsg_recv (link->dealer);
+    if (!msg)
+        return;
+    if (zmsg_size (msg) == 1)
+        s_handle_frame (self, zmsg_first (msg));
+    else {
+        self->stats.frames_in++;
+        self->stats.bad_frames++;
+    }
+    zmsg_destroy (&msg);
+}
+
+//  A monitor event: a disconnect from a known peer is the detector's fast
+//  path.
+static void
+s_handle_monitor (self_t *self, s_link_t *link)
+{
+    zmsg_t *msg = zmsg_recv (link->monitor);
+    if (!msg)
+        return;
+    zframe_t *frame = zmsg_first (msg);
+    uint16_t event = 0;
+    if (frame && zframe_size (frame) >= sizeof (event))
+        memcpy (&event, zframe_data (frame), sizeof (event));
+    if (event == ZMQ_EVENT_DISCONNECTED && link->peer && !self->leaving) {
+        zmsg_t *command = s_command_new ("PEERLOST", 0);
+        zmsg_addmem (command, link->peer->id.bytes, RUMOR_ID_SIZE);
+        s_actor_post (self, S_DETECTOR, command, NULL, false);
+        self->stats.peer_lost++;
+    }
+    zmsg_destroy (&msg);
+}
+
+//  The ROUTER's connections, counted
+static void
+s_handle_router_monitor (self_t *self)
+{
+    zmsg_t *msg = zmsg_recv (self->router_monitor);
+    if (!msg)
+        return;
+    zframe_t *frame = zmsg_first (msg);
+    uint16_t event = 0;
+    if (frame && zframe_size (frame) >= sizeof (event))
+        memcpy (&event, zframe_data (frame), sizeof (event));
+    if (event == ZMQ_EVENT_ACCEPTED)
+        self->stats.router_accepted++;
+    else
+    if (event == ZMQ_EVENT_DISCONNECTED)
+        self->stats.router_disconnects++;
+    else
+        self->stats.router_handshake_failed++;
+    zmsg_destroy (&msg);
+}
+
+//  A beacon of our cluster from another node: membership decides.
+static void
+s_handle_beacon (self_t *self, int64_t now)
+{
+    rumor_heard_t heard;
+    for (int i = 0; i < RUMOR_DISCOVERY_BURST; i++) {
+        int rc = rumor_discovery_recv (self->beacon, now, &heard);
+        if (rc < 0)
+            break;
+        if (rc == 1 && !self->leaving) {
+            zmsg_t *command = s_command_new ("JOINID", 0);
+            zmsg_addmem (command, heard.id.bytes, RUMOR_ID_SIZE);
+            rumor_shell_add_u64 (command, heard.generation);
+            zmsg_addstr (command, heard.endpoint);
+            s_actor_post (self, S_MEMBERSHIP, command, NULL, false);
+            self->stats.beacon_joins++;
+        }
+    }
+}
+
+
+//  --------------------------------------------------------------------------
+//  Messages from the actors: effects, replies, notices
+
+static void
+s_reply_forward (self_t *self, zmsg_t **msg_p)
+{
+    if (rumor_shell_try_send (msg_p, self->pipe)) {
+        self->stats.replies_dropped++;
+        zmsg_destroy (msg_p);
+    }
+}
+
+static void
+s_handle_actor (self_t *self, int index, int64_t now)
+{
+    zmsg_t *msg = zmsg_recv (self->actors [index]);
+    if (!msg)
+        return;
+    zframe_t *first = zmsg_first (msg);
+    rumor_fx_view_t view;
+    if (zframe_streq (first, "REPLY"))
+        s_reply_forward (self, &msg);
+    else
+    if (zframe_streq (first, "NOTICE")) {
+        zmsg_pop (msg);
+        zframe_destroy (&first);
+        if (zframe_streq (zmsg_first (msg), "LEFT") && !self->left_at)
+            self->left_at = now;
+    }
+    else
+    if (rumor_fx_parse (msg, &view) == 0) {
+        if (view.is_send)
+            s_handle_send (self, &view, now);
+        else
+            s_handle_event (self, &view, now);
+    }
+    else
+        self->stats.bad_effects++;
+    zmsg_destroy (&msg);
+}
+
+
+//  --------------------------------------------------------------------------
+//  START: bind, beacon, actors, seeds
+
+static void
+s_router_options (zsock_t *router)
+{
+    void *handle = zsock_resolve (router);
+    int on = 1;
+    //  A restarted node (same id) takes its routing id over at once
+    zmq_setsockopt (handle, ZMQ_ROUTER_HANDOVER, &on, sizeof (on));
+    //  Report unroutable replies instead of dropping them silently
+    zmq_setsockopt (handle, ZMQ_ROUTER_MANDATORY, &on, sizeof (on));
+    zsock_set_maxmsgsize (router, RUMOR_FRAME_MAX);
+    zsock_set_rcvhwm (router, S_ROUTER_RCVHWM);
+    zsock_set_sndhwm (router, S_ROUTER_SNDHWM);
+    zsock_set_sndtimeo (router, 0);
+    zsock_set_linger (router, 0);
+}
+
+//  Bind the ROUTER; returns the port, or -1.
+static int
+s_bind (self_t *self)
+{
+    self->router = zsock_new (ZMQ_ROUTER);
+    if (!self->router)
+        return -1;
+    s_router_options (self->router);
+    //  Watch connections: refused handshakes and cut connections are
+    //  input we count too, even though libzmq drops them before us
+    char monitor [64];
+    snprintf (monitor, sizeof (monitor), "inproc://rumor-router-%u",
+              atomic_fetch_add (&s_monitors, 1));
+    self->router_monitor = zsock_new (ZMQ_PAIR);
+    if (!self->router_monitor
+    ||  zmq_socket_monitor (zsock_resolve (self->router), monitor,
+                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED
+                          | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                          | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                          | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+    ||  zsock_connect (self->router_monitor, "%s", monitor))
+        return -1;
+    zsock_set_linger (self->router_monitor, 0);
+    int port = self->port
+             ? zsock_bind (self->router, "tcp://%s:%d", self->bind, self->port)
+             : zsock_bind (self->router, "tcp://%s:*", self->bind);
+    if (port < 0)
+        zsys_error ("rumor: cannot bind tcp://%s:%d: %s", self->bind,
+                    self->port, zmq_strerror (zmq_errno ()));
+    return port;
+}
+
+static int
+s_beacon_start (self_t *self, int port)
+{
+    rumor_discovery_cfg_t cfg;
+    rumor_discovery_cfg_defaults (&cfg);
+    cfg.mode = self->beacon_mode;
+    cfg.iface = self->iface;
+    if (self->beacon_port)
+        cfg.port = self->beacon_port;
+    if (self->profile == RUMOR_ACTOR_PROFILE_LOCAL)
+        cfg.interval_ms = S_LOCAL_BEACON_MS;
+    cfg.cluster = self->cluster_hash;
+    cfg.self = self->id;
+    cfg.generation = self->generation;
+    cfg.tcp_port = port;
+    char endpoint [RUMOR_NAME_MAX + 32] = "";
+    if (self->advertise)
+        snprintf (endpoint, sizeof (endpoint), "tcp://%s:%d", self->advertise,
+                  port);
+    cfg.endpoint = endpoint;
+    self->beacon = rumor_discovery_new (&cfg);
+    if (!self->beacon) {
+        zsys_error ("rumor: beacon: %s", rumor_discovery_error ());
+        return -1;
+    }
+    self->beacon_pollable = rumor_discovery_pollable (self->beacon);
+    if (self->beacon_pollable)
+        zpoller_add (self->poller, self->beacon_pollable);
+    return 0;
+}
+
+//  Host others reach us at: as set, else the beacon's address, else the
+//  bind address if specific, else loopback.
+static const char *
+s_advertised_host (self_t *self)
+{
+    if (self->advertise)
+        return self->advertise;
+    const char *address = rumor_discovery_address (self->beacon);
+    if (address && *address)
+        return address;
+    if (!streq (self->bind, "*") && !streq (self->bind, "0.0.0.0"))
+        return self->bind;
+    return "127.0.0.1";
+}
+
+static int
+s_actors_start (self_t *self)
+{
+    rumor_actor_cfg_t cfg = {
+        .self = self->id, .generation = self->generation, .seed = self->seed,
+        .name = self->name, .endpoint = self->endpoint,
+        .n_tags = zlistx_size (self->tags), .profile = self->profile
+    };
+    const char **tags = (const char **) calloc (cfg.n_tags + 1, sizeof (char *));
+    assert (tags);
+    size_t n = 0;
+    for (const char *tag = (const char *) zlistx_first (self->tags); tag;
+         tag = (const char *) zlistx_next (self->tags))
+        tags [n++] = tag;
+    cfg.tags = tags;
+    self->actors [S_MEMBERSHIP] = rumor_membership_actor_new (&cfg);
+    self->actors [S_DETECTOR] = rumor_detector_actor_new (&cfg);
+    self->actors [S_ANTI_ENTROPY] = rumor_anti_entropy_actor_new (&cfg);
+    self->actors [S_APP] = rumor_app_actor_new (&cfg);
+    free (tags);
+    for (int index = 0; index < S_ACTORS; index++) {
+        if (!self->actors [index]) {
+            zsys_error ("rumor: cannot start the %s actor",
+                        s_actor_names [index]);
+            return -1;
+        }
+        zpoller_add (self->poller, self->actors [index]);
+    }
+    return 0;
+}
+
+//  Join through a seed now, and remember it for retries and rumor_why.
+static void
+s_seed_join (self_t *self, const char *endpoint, uint32_t seq, int64_t now)
+{
+    s_seed_t *seed;
+    for (seed = (s_seed_t *) zlistx_first (self->seeds); seed;
+         seed = (s_seed_t *) zlistx_next (self->seeds))
+        if (streq (seed->endpoint, endpoint))
+            break;
+    if (!seed && zlistx_size (self->seeds) < S_SEEDS_MAX) {
+        seed = (s_seed_t *) zmalloc (sizeof (s_seed_t));
+        assert (seed);
+        seed->endpoint = strdup (endpoint);
+        zlistx_add_end (self->seeds, seed);
+    }
+    if (seed) {
+        seed->tries++;
+        seed->last_at = now;
+    }
+    zmsg_t *command = s_command_new ("JOIN", seq);
+    zmsg_addstr (command, endpoint);
+    s_actor_post (self, S_MEMBERSHIP, command, NULL, false);
+    self->stats.seed_joins++;
+}
+
+static int
+s_start (self_t *self, int64_t now)
+{
+    if (self->started)
+        return RUMOR_ESTATE;
+    int port = s_bind (self);
+    if (port < 0 || s_beacon_start (self, port))
+        return RUMOR_ENET;
+    self->endpoint = zsys_sprintf ("tcp://%s:%d", s_advertised_host (self),
+                                   port);
+    if (s_actors_start (self))
+        return RUMOR_ENET;
+    zpoller_add (self->poller, self->router);
+    zpoller_add (self->poller, self->router_monitor);
+    self->started = true;
+    for (s_seed_t *seed = (s_seed_t *) zlistx_first (self->seeds); seed;
+         seed = (s_seed_t *) zlistx_next (self->seeds)) {
+        zmsg_t *command = s_command_new ("JOIN", 0);
+        zmsg_addstr (command, seed->endpoint);
+        s_actor_post (self, S_MEMBERSHIP, command, NULL, false);
+        seed->tries++;
+        seed->last_at = now;
+        self->stats.seed_joins++;
+    }
+    self->next_seed_at = now + S_SEED_RETRY_ROUNDS
+                             * self->limits.gossip_interval_ms;
+    self->next_reap_at = now + S_REAP_CHECK_MS;
+    return RUMOR_OK;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Stats and why
+
+static void
+s_stats_reply (self_t *self, zmsg_t *reply)
+{
+    rumor_shell_add_i32 (reply, 0);
+    rumor_shell_add_counters (reply, "supervisor", &self->stats, s_counters,
+                              sizeof (s_counters) / sizeof (s_counters [0]));
+    rumor_shell_add_counter (reply, "supervisor", "peers",
+                             zhashx_size (self->peers));
+    rumor_shell_add_counter (reply, "supervisor", "links",
+                             zlistx_size (self->links));
+    rumor_shell_add_counter (reply, "supervisor", "incarnation",
+                             self->incarnation);
+    rumor_shell_add_counters (reply, "codec", &self->codec, s_codec_counters,
+                              sizeof (s_codec_counters)
+                              / sizeof (s_codec_counters [0]));
+    rumor_shell_add_counter (reply, "codec", "refused",
+                             rumor_codec_refused (&self->codec));
+    rumor_shell_add_counter (reply, "events", "sent", self->events_sent);
+    rumor_shell_add_counter (reply, "events", "dropped", self->events_dropped);
+    if (!self->beacon)
+        return;
+    zhash_t *beacon = zhash_new ();
+    zhash_autofree (beacon);
+    rumor_discovery_export (self->beacon, beacon);
+    for (const char *value = (const char *) zhash_first (beacon); value;
+         value = (const char *) zhash_next (beacon)) {
+        zmsg_addstr (reply, zhash_cursor (beacon));
+        zmsg_addstr (reply, value);
+    }
+    zhash_destroy (&beacon);
+}
+
+static void
+s_why_peers (self_t *self, FILE *out)
+{
+    size_t count [5] = { 0 };
+    for (s_peer_t *peer = (s_peer_t *) zhashx_first (self->peers); peer;
+         peer = (s_peer_t *) zhashx_next (self->peers))
+        if (peer->state >= 0 && peer->state < 5)
+            count [peer->state]++;
+    fprintf (out, "peers: %zu alive, %zu suspect, %zu failed, %zu left, "
+             "%zu not (yet) members; %zu connections\n",
+             count [RUMOR__STATE__STATE_ALIVE],
+             count [RUMOR__STATE__STATE_SUSPECT],
+             count [RUMOR__STATE__STATE_DEAD], count [RUMOR__STATE__STATE_LEFT],
+             count [S_STATE_UNKNOWN], zlistx_size (self->links));
+}
+
+static void
+s_why_seeds (self_t *self, FILE *out, int64_t now)
+{
+    if (zlistx_size (self->seeds) == 0) {
+        fprintf (out, "seeds: none (rumor_join adds one)\n");
+        return;
+    }
+    fprintf (out, "seeds:\n");
+    for (s_seed_t *seed = (s_seed_t *) zlistx_first (self->seeds); seed;
+         seed = (s_seed_t *) zlistx_next (self->seeds)) {
+        fprintf (out, "  %s: %" PRIu64 " join(s) sent", seed->endpoint,
+                 seed->tries);
+        if (seed->tries)
+            fprintf (out, ", last %" PRId64 " ms ago", now - seed->last_at);
+        fprintf (out, "\n");
+    }
+}
+
+static char *
+s_why (self_t *self, int64_t now)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    assert (out);
+    fprintf (out, "node %s (id %s, generation %" PRIu64 ") at %s, "
+             "cluster \"%s\"\n", self->name, self->hex, self->generation,
+             self->endpoint? self->endpoint: "(not started)", self->cluster);
+    s_why_peers (self, out);
+    s_why_seeds (self, out, now);
+    const rumor_codec_stats_t *codec = &self->codec;
+    fprintf (out, "frames: %" PRIu64 " in, %" PRIu64 " out; refused: "
+             "%" PRIu64 " other cluster, %" PRIu64 " other version, "
+             "%" PRIu64 " malformed, %" PRIu64 " oversized, %" PRIu64
+             " other\n", self->stats.frames_in, self->stats.frames_out,
+             codec->bad_cluster, codec->bad_version, codec->malformed,
+             codec->oversized,
+             codec->bad_sender + codec->no_body + codec->bad_field);
+    fprintf (out, "sends dropped: %" PRIu64 " (peer queue full), %" PRIu64
+             " unroutable\n", self->stats.dropped_full, self->stats.unroutable);
+    if (self->beacon) {
+        char *beacon = rumor_discovery_why (self->beacon);
+        fputs (beacon, out);
+        free (beacon);
+    }
+    if (s_live_peers (self) == 0 && zlistx_size (self->seeds) == 0
+    &&  self->beacon_mode == RUMOR_BEACON_OFF)
+        fprintf (out, "hint: no seed and no beacon: this node can only be "
+                 "joined by others (rumor_join, or a beacon mode)\n");
+    fclose (out);
+    return text;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Commands from the node
+
+static void
+s_reply (self_t *self, uint32_t seq, int32_t rc, const char *string)
+{
+    zmsg_t *reply = rumor_shell_reply_new (seq);
+    rumor_shell_add_i32 (reply, rc);
+    if (string)
+        zmsg_addstr (reply, string);
+    s_reply_forward (self, &reply);
+}
+
+static int
+s_actor_index (const char *name)
+{
+    for (int index = 0; index < S_ACTORS; index++)
+        if (streq (name, s_actor_names [index]))
+            return index;
+    return -1;
+}
+
+//  CALL actor COMMAND args: forwarded as COMMAND | seq | args
+static void
+s_call (self_t *self, uint32_t seq, zmsg_t *request)
+{
+    char *actor = rumor_shell_pop_str (request);
+    char *command = rumor_shell_pop_str (request);
+    int index = s_actor_index (actor);
+    if (index < 0 || !self->started)
+        s_reply (self, seq, index < 0? RUMOR_EINVAL: RUMOR_ESTATE, NULL);
+    else {
+        zmsg_t *forward = s_command_new (command, seq);
+        zframe_t *frame;
+        while ((frame = zmsg_pop (request)))
+            zmsg_append (forward, &frame);
+        s_actor_post (self, index, forward, NULL, false);
+    }
+    free (command);
+    free (actor);
+}
+
+//  RESOLVE member: a 32-hex id as is, else a node name (ours, or the
+//  newest live peer of that name).
+static void
+s_resolve (self_t *self, uint32_t seq, zmsg_t *request)
+{
+    char *member = rumor_shell_pop_str (request);
+    rumor_id_t id;
+    bool found = rumor_id_from_hex (&id, member) == 0;
+    if (!found && streq (member, self->name)) {
+        id = self->id;
+        found = true;
+    }
+    const s_peer_t *best = NULL;
+    for (s_peer_t *peer = (s_peer_t *) zhashx_first (self->peers);
+         peer && !found; peer = (s_peer_t *) zhashx_next (self->peers))
+        if (streq (peer->name, member)
+        && (!best || peer->generation > best->generation))
+            best = peer;
+    if (best) {
+        id = best->id;
+        found = true;
+    }
+    zmsg_t *reply = rumor_shell_reply_new (seq);
+    rumor_shell_add_i32 (reply, found? RUMOR_OK: RUMOR_ENOTFOUND);
+    if (found)
+        zmsg_addmem (reply, id.bytes, RUMOR_ID_SIZE);
+    s_reply_forward (self, &reply);
+    free (member);
+}
+
+static void
+s_stop (self_t *self, uint32_t seq, int64_t now)
+{
+    if (!self->started || self->leaving) {
+        s_reply (self, seq, self->started? RUMOR_OK: RUMOR_ESTATE, NULL);
+        return;
+    }
+    self->leaving = true;
+    self->stop_seq = seq;
+    self->stop_deadline = now + S_LEAVE_BOUND_MS;
+    s_actor_post (self, S_MEMBERSHIP, s_command_new ("LEAVE", 0), NULL, false);
+}
+
+static void
+s_handle_pipe (self_t *self, int64_t now)
+{
+    zmsg_t *request = zmsg_recv (self->pipe);
+    if (!request)
+        return;
+    char *command = rumor_shell_pop_str (request);
+    uint32_t seq = rumor_shell_pop_u32 (request, 0);
+    if (streq (command, "$TERM"))
+        self->terminated = true;
+    else
+    if (streq (command, "START")) {
+        int rc = s_start (self, now);
+        s_reply (self, seq, rc, rc == RUMOR_OK? self->endpoint: "");
+    }
+    else
+    if (streq (command, "STOP"))
+        s_stop (self, seq, now);
+    else
+    if (streq (command, "JOIN")) {
+        char *endpoint = rumor_shell_pop_str (request);
+        if (self->started && !self->leaving)
+            s_seed_join (self, endpoint, seq, now);
+        else
+            s_reply (self, seq, RUMOR_ESTATE, NULL);
+        free (endpoint);
+    }
+    else
+    if (streq (command, "CALL"))
+        s_call (self, seq, request);
+    else
+    if (streq (command, "RESOLVE"))
+        s_resolve (self, seq, request);
+    else
+    if (streq (command, "STATS")) {
+        zmsg_t *reply = rumor_shell_reply_new (seq);
+        s_stats_reply (self, reply);
+        s_reply_forward (self, &reply);
+    }
+    else
+    if (streq (command, "WHY")) {
+        char *text = s_why (self, now);
+        s_reply (self, seq, RUMOR_OK, text);
+        free (text);
+    }
+    else {
+        zsys_warning ("rumor: unknown supervisor command=%s", command);
+        s_reply (self, seq, RUMOR_EINVAL, NULL);
+    }
+    free (command);
+    zmsg_destroy (&request);
+}
+
+
+//  --------------------------------------------------------------------------
+//  The actor: life, timers, loop
+
+static void
+s_seed_destroy (void **item)
+{
+    s_seed_t *seed = (s_seed_t *) *item;
+    if (seed) {
+        free (seed->endpoint);
+        free (seed);
+        *item = NULL;
+    }
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, const rumor_supervisor_cfg_t *cfg)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    assert (self);
+    self->pipe = pipe;
+    self->events = cfg->events;
+    self->poller = zpoller_new (pipe, NULL);
+    assert (self->poller);
+    zpoller_set_nonstop (self->poller, true);
+    zsock_set_sndtimeo (pipe, 0);
+    self->name = strdup (cfg->name);
+    self->id = cfg->id;
+    rumor_id_hex (&self->id, self->hex);
+    self->generation = cfg->generation;
+    self->seed = cfg->seed;
+    self->cluster = strdup (cfg->cluster);
+    self->cluster_hash = rumor_cluster_hash (cfg->cluster);
+    self->port = cfg->port;
+    self->bind = strdup (cfg->bind? cfg->bind: "*");
+    self->advertise = s_strdup_or_null (cfg->advertise);
+    self->beacon_mode = cfg->beacon;
+    self->iface = s_strdup_or_null (cfg->iface);
+    self->beacon_port = cfg->beacon_port;
+    self->profile = (int) cfg->profile;
+    rumor_membership_actor_limits (self->profile, &self->limits);
+    self->tags = zlistx_new ();
+    zlistx_set_destructor (self->tags, s_free_string);
+    for (size_t i = 0; i < cfg->n_tags; i++)
+        zlistx_add_end (self->tags, strdup (cfg->tags [i]));
+    self->seeds = zlistx_new ();
+    zlistx_set_destructor (self->seeds, s_seed_destroy);
+    for (size_t i = 0; i < cfg->n_seeds && i < S_SEEDS_MAX; i++) {
+        s_seed_t *seed = (s_seed_t *) zmalloc (sizeof (s_seed_t));
+        assert (seed);
+        seed->endpoint = strdup (cfg->seeds [i]);
+        zlistx_add_end (self->seeds, seed);
+    }
+    for (int index = 0; index < S_ACTORS; index++) {
+        self->backlogs [index] = zlistx_new ();
+        zlistx_set_destructor (self->backlogs [index], s_pending_destroy);
+    }
+    self->peers = zhashx_new ();
+    zhashx_set_destructor (self->peers, s_peer_destroy);
+    self->links = zlistx_new ();
+    self->anon = zhashx_new ();
+    return self;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (!self)
+        return;
+    //  Actors first: they release what we shared with them
+    for (int index = 0; index < S_ACTORS; index++) {
+        rumor_supervisor_actor_destroy (&self->actors [index]);
+        zlistx_destroy (&self->backlogs [index]);
+    }
+    s_link_t *link;
+    while ((link = (s_link_t *) zlistx_first (self->links)))
+        s_link_destroy (self, &link);
+    zhashx_destroy (&self->anon);
+    zhashx_destroy (&self->peers);
+    zlistx_destroy (&self->links);
+    zlistx_destroy (&self->seeds);
+    zlistx_destroy (&self->tags);
+    rumor_discovery_destroy (&self->beacon);
+    if (self->router)
+        zmq_socket_monitor (zsock_resolve (self->router), NULL, 0);
+    zsock_destroy (&self->router_monitor);
+    zsock_destroy (&self->router);
+    zpoller_destroy (&self->poller);
+    free (self->name);
+    free (self->cluster);
+    free (self->bind);
+    free (self->advertise);
+    free (self->iface);
+    free (self->endpoint);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Seeds again while alone, reaping, beacons, the end of a leave.
+static void
+s_timers (self_t *self, int64_t now)
+{
+    if (!self->started)
+        return;
+    if (!self->leaving && self->beacon)
+        rumor_discovery_tick (self->beacon, now);
+    if (!self->leaving && now >= self->next_seed_at) {
+        if (zlistx_size (self->seeds) && s_live_peers (self) == 0)
+            for (s_seed_t *seed = (s_seed_t *) zlistx_first (self->seeds);
+                 seed; seed = (s_seed_t *) zlistx_next (self->seeds)) {
+                zmsg_t *command = s_command_new ("JOIN", 0);
+                zmsg_addstr (command, seed->endpoint);
+                s_actor_post (self, S_MEMBERSHIP, command, NULL, false);
+                seed->tries++;
+                seed->last_at = now;
+                self->stats.seed_joins++;
+            }
+        self->next_seed_at = now + S_SEED_RETRY_ROUNDS
+                                 * self->limits.gossip_interval_ms;
+    }
+    if (now >= self->next_reap_at) {
+        s_reap (self, now);
+        self->next_reap_at = now + S_REAP_CHECK_MS;
+    }
+    if (self->leaving && self->stop_seq
+    && ((self->left_at && now >= self->left_at + S_DRAIN_MS)
+    ||  now >= self->stop_deadline)) {
+        s_reply (self, self->stop_seq, RUMOR_OK, NULL);
+        self->stop_seq = 0;
+    }
+}
+
+//  Poll timeout: the earliest timer, 1 ms while a backlog waits.
+static int
+s_timeout (self_t *self, int64_t now)
+{
+    if (!self->started)
+        return -1;
+    int64_t next = self->next_reap_at;
+    if (!self->leaving && self->next_seed_at < next)
+        next = self->next_seed_at;
+    int64_t beacon = self->beacon?
+                     rumor_discovery_next_deadline (self->beacon): -1;
+    if (!self->leaving && beacon >= 0 && beacon < next)
+        next = beacon;
+    if (self->stop_seq) {
+        int64_t end = self->left_at? self->left_at + S_DRAIN_MS
+                                   : self->stop_deadline;
+        if (end < next)
+            next = end;
+    }
+    if (s_backlogged (self) && next > now + 1)
+        next = now + 1;
+    return next <= now? 0: (int) (next - now);
+}
+
+//  Read a burst from every readable source, so none starves another.
+static void
+s_sweep (self_t *self, void *which, int64_t now)
+{
+    for (int i = 0; i < S_BURST && (zsock_events (self->pipe) & ZMQ_POLLIN)
+                    && !self->terminated; i++)
+        s_handle_pipe (self, now);
+    if (self->terminated || !self->started)
+        return;
+    for (int i = 0; i < S_BURST
+         && (zsock_events (self->router) & ZMQ_POLLIN); i++)
+        s_handle_router (self);
+    for (int i = 0; i < S_BURST
+         && (zsock_events (self->router_monitor) & ZMQ_POLLIN); i++)
+        s_handle_router_monitor (self);
+    for (int index = 0; index < S_ACTORS; index++) {
+        zsock_t *actor = zactor_sock (self->actors [index]);
+        for (int i = 0; i < S_BURST && (zsock_events (actor) & ZMQ_POLLIN); i++)
+            s_handle_actor (self, index, now);
+    }
+    if (which && which == self->beacon_pollable)
+        s_handle_beacon (self, now);
+    else
+    if (which && which != self->pipe && which != self->router
+    &&  which != self->router_monitor) {
+        s_link_t *link = s_link_of_socket (self, which);
+        if (link && which == link->dealer)
+            s_handle_dealer (self, link);
+        else
+        if (link)
+            s_handle_monitor (self, link);
+    }
+}
+
+static void
+s_supervisor_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = s_self_new (pipe, (const rumor_supervisor_cfg_t *) args);
+    zsock_signal (pipe, 0);
+    while (!self->terminated) {
+        void *which = zpoller_wait (self->poller,
+                                    s_timeout (self, zclock_time ()));
+        int64_t now = zclock_time ();
+        s_sweep (self, which, now);
+        if (self->terminated)
+            break;
+        for (int index = 0; index < S_ACTORS && self->started; index++)
+            s_actor_drain (self, index);
+        s_timers (self, now);
+    }
+    s_self_destroy (&self);
+}
+
+zactor_t *
+rumor_supervisor_new (const rumor_supervisor_cfg_t *cfg)
+{
+    assert (cfg);
+    assert (cfg->name && cfg->cluster && cfg->events);
+    //  zactor_new returns once the actor copied cfg and signalled
+    return zactor_new (s_supervisor_actor, (void *) cfg);
+}

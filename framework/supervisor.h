@@ -1,0 +1,112 @@
+/*  =========================================================================
+    rumor_supervisor - the actor that owns a node's network endpoint
+
+    One per running node (framework/node.c starts it at rumor_start). It
+    owns every socket that touches the network and routes everything else:
+      - a ROUTER bound to tcp://BIND:PORT (ZMQ_MAXMSGSIZE = RUMOR_FRAME_MAX,
+        bounded HWMs, ROUTER_HANDOVER so that a restarted node takes its
+        routing id over): every inbound frame is decoded ONCE by the codec
+        (refusals counted), then handed as a shared pointer to the actor
+        that owns its body, and to membership as well when it carries
+        piggybacked updates;
+      - one DEALER per peer (routing id = our 16-byte id; SNDTIMEO 0: a full
+        queue drops and counts, never blocks; LINGER 0), opened on the
+        first SEND to it and closed when membership has forgotten the peer
+        (DEAD/LEFT for reap_after_ms); at most max_members of them. Each
+        has a zmq_socket_monitor whose ZMQ_EVENT_DISCONNECTED sends
+        PEERLOST to the detector (the fast path). A SEND to an id with no
+        endpoint known (an Ack to a stranger's Ping) goes back through the
+        ROUTER to that routing id, so DEALERs are read as well;
+      - the beacon (framework/beacon.h): accepted beacons become JOINID
+        commands to membership;
+      - the four actors (actors/actors.h): their SEND effects are sealed
+        (cluster, id, generation, incarnation tracked from membership's
+        "member" events about us, seq, target) and sent; their EVENT
+        effects are routed per the table of framework/effects.h, and the
+        program-visible ones become events on the events pipe.
+    Piggybacking membership updates on other actors' traffic is NOT done
+    (the membership core lives in another thread; membership gossips on
+    its own rounds instead). Inbound piggyback is applied.
+
+    Nothing blocks: sends to actors that are full wait in a bounded
+    backlog (decoded frames are dropped and counted instead), events the
+    program does not read are dropped and counted ("events.dropped").
+
+    Pipe protocol (node -> supervisor). Every command is COMMAND | seq
+    (uint32, raw) | arguments, answered by "REPLY" | seq | rc (int32, raw,
+    0 or a RUMOR_E* code of rumor.h) | data:
+
+        START                   bind, start actors and beacon, join seeds
+                                -> rc, endpoint
+        STOP                    graceful leave, bounded (~2 s), then the
+                                node may destroy the actor -> rc
+        JOIN endpoint           join now (also recorded as a seed for
+                                rumor_why and retries) -> membership's rc
+                                (0 or -1)
+        CALL actor COMMAND args forward COMMAND | seq | args to "membership",
+                                "detector", "anti_entropy" or "app"; the
+                                actor's reply comes back as is (actors.h)
+        RESOLVE member          32-hex id or node name -> rc, 16-byte id
+        STATS                   -> rc, then name/value string pairs
+                                ("supervisor.*", "codec.*", "events.*",
+                                "beacon.*")
+        WHY                     -> rc, a multi-line report string
+        $TERM                   end (zactor_destroy): every socket closes
+                                at once, LINGER 0; without a STOP first
+                                this is a crash as others see it (no
+                                Leave): rumor_node_crash below
+
+    Events pipe (supervisor -> program), one message per event:
+        type (uint32, rumor_event_type_t) | member (hex) | name | endpoint
+        | topic | data | query (uint64) | complete (uint32 0/1) | evidence
+    =========================================================================
+*/
+
+#ifndef RUMOR_SUPERVISOR_H_INCLUDED
+#define RUMOR_SUPERVISOR_H_INCLUDED
+
+#include <czmq.h>
+#include "rumor.h"
+#include "id.h"
+
+//  Frames in one message on the events pipe
+#define RUMOR_SUPERVISOR_EVENT_FRAMES   9
+
+typedef struct {
+    const char *name;               //  our node name
+    rumor_id_t id;                  //  our node id
+    uint64_t generation;            //  our start time, ms since epoch
+    uint64_t seed;                  //  seeds the cores' PRNGs
+    const char *cluster;            //  cluster name
+    int port;                       //  TCP port, 0 = any free port
+    const char *bind;               //  address to bind, "*" = all
+    const char *advertise;          //  host others reach us at, NULL =
+                                    //  the beacon's address or 127.0.0.1
+    rumor_beacon_t beacon;          //  LAN, LOOPBACK or OFF
+    const char *iface;              //  LAN beacon interface, NULL = czmq's
+    int beacon_port;                //  UDP port of the beacon, 0 = default
+    rumor_profile_t profile;        //  timing profile
+    const char *const *tags;        //  our tags, "key=value"
+    size_t n_tags;                  //  number of tags
+    const char *const *seeds;       //  endpoints to join at start
+    size_t n_seeds;                 //  number of seeds
+    zsock_t *events;                //  PAIR to the program: the supervisor
+                                    //  thread alone sends on it while it
+                                    //  runs (borrowed)
+} rumor_supervisor_cfg_t;
+
+//  Start a supervisor (nothing bound yet: send START). Everything in cfg
+//  is copied. Returns NULL if no actor can be started.
+zactor_t *rumor_supervisor_new (const rumor_supervisor_cfg_t *cfg);
+
+//  Destroy an actor without ever blocking forever on a full pipe: waits
+//  (bounded) until its pipe can take $TERM. For the supervisor and the
+//  actors it owns.
+void rumor_supervisor_actor_destroy (zactor_t **actor_p);
+
+//  Test hook: destroy a node abruptly, as if its process died: no Leave,
+//  sockets closed at once (LINGER 0). Others must detect it as FAILED.
+//  Nullifies the pointer; does nothing if it is NULL.
+void rumor_node_crash (rumor_t **self_p);
+
+#endif
