@@ -35,7 +35,7 @@
 //  An anonymous link no member claimed is closed after 30 s: the seed
 //  either answered under another address or is not there.
 #define S_ANON_IDLE_MS      30000
-//  Seeds remembered for retries and rumor_why
+//  Seeds remembered for rumor_why (the membership core retries them)
 #define S_SEEDS_MAX         64
 //  Messages waiting for room in an actor's pipe (control messages only:
 //  decoded frames are dropped instead). Why 4096: twice what the pipe
@@ -52,10 +52,6 @@
 #define S_DRAIN_MS          100
 //  How often DEAD/LEFT peers and idle anonymous links are checked.
 #define S_REAP_CHECK_MS     1000
-//  While the node has no live peer, seeds are tried again every this many
-//  gossip intervals (1 s LOCAL, 2 s LAN, 5 s WAN): a seed that starts
-//  after us is found soon, at one Join per seed per retry while alone.
-#define S_SEED_RETRY_ROUNDS 10
 //  How long rumor_supervisor_actor_destroy waits for room for $TERM.
 #define S_TERM_WAIT_MS      2000
 //  LOCAL profile: beacon every 250 ms instead of 1 s. One host: beacons
@@ -211,7 +207,6 @@ typedef struct {
     zlistx_t *seeds;                //  s_seed_t
     uint32_t incarnation;           //  ours, from membership
     uint64_t seq;                   //  frames sealed so far
-    int64_t next_seed_at;           //  next seed retry while alone
     int64_t next_reap_at;           //  next reaping pass
     //  Graceful leave
     bool leaving;                   //  STOP received
@@ -1384,7 +1379,7 @@ s_actors_start (self_t *self)
     return 0;
 }
 
-//  Join through a seed now, and remember it for retries and rumor_why.
+//  Join through a seed now, and remember it for rumor_why.
 static void
 s_seed_join (self_t *self, const char *endpoint, uint32_t seq, int64_t now)
 {
@@ -1433,8 +1428,6 @@ s_start (self_t *self, int64_t now)
         seed->last_at = now;
         self->stats.seed_joins++;
     }
-    self->next_seed_at = now + S_SEED_RETRY_ROUNDS
-                             * self->limits.gossip_interval_ms;
     self->next_reap_at = now + S_REAP_CHECK_MS;
     return RUMOR_OK;
 }
@@ -1498,10 +1491,11 @@ s_why_seeds (self_t *self, FILE *out, int64_t now)
         fprintf (out, "seeds: none (rumor_join adds one)\n");
         return;
     }
-    fprintf (out, "seeds:\n");
+    fprintf (out, "seeds: (joined again with backoff while this node has "
+                  "no live peer; membership.joins_sent counts every Join)\n");
     for (s_seed_t *seed = (s_seed_t *) zlistx_first (self->seeds); seed;
          seed = (s_seed_t *) zlistx_next (self->seeds)) {
-        fprintf (out, "  %s: %" PRIu64 " join(s) sent", seed->endpoint,
+        fprintf (out, "  %s: %" PRIu64 " join(s) asked", seed->endpoint,
                  seed->tries);
         if (seed->tries)
             fprintf (out, ", last %" PRId64 " ms ago", now - seed->last_at);
@@ -1790,20 +1784,7 @@ s_timers (self_t *self, int64_t now)
         return;
     if (!self->leaving && self->beacon)
         rumor_discovery_tick (self->beacon, now);
-    if (!self->leaving && now >= self->next_seed_at) {
-        if (zlistx_size (self->seeds) && s_live_peers (self) == 0)
-            for (s_seed_t *seed = (s_seed_t *) zlistx_first (self->seeds);
-                 seed; seed = (s_seed_t *) zlistx_next (self->seeds)) {
-                zmsg_t *command = s_command_new ("JOIN", 0);
-                zmsg_addstr (command, seed->endpoint);
-                s_actor_post (self, S_MEMBERSHIP, command, NULL, false);
-                seed->tries++;
-                seed->last_at = now;
-                self->stats.seed_joins++;
-            }
-        self->next_seed_at = now + S_SEED_RETRY_ROUNDS
-                                 * self->limits.gossip_interval_ms;
-    }
+    //  Seeds are retried by the membership core while the node is alone
     if (now >= self->next_reap_at) {
         s_reap (self, now);
         self->next_reap_at = now + S_REAP_CHECK_MS;
@@ -1823,8 +1804,6 @@ s_timeout (self_t *self, int64_t now)
     if (!self->started)
         return -1;
     int64_t next = self->next_reap_at;
-    if (!self->leaving && self->next_seed_at < next)
-        next = self->next_seed_at;
     int64_t beacon = self->beacon?
                      rumor_discovery_next_deadline (self->beacon): -1;
     if (!self->leaving && beacon >= 0 && beacon < next)
