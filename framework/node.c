@@ -1162,6 +1162,32 @@ s_event_new (zmsg_t *msg)
     return self;
 }
 
+//  Wait up to timeout_ms (-1 = for ever) for an event. czmq's signal
+//  handler only sets zsys_interrupted, and the signal may land on another
+//  thread or between two polls: so poll in short slices and look at the
+//  flag between them, and "NULL if interrupted" holds whenever Ctrl-C
+//  comes.
+#define S_RECV_SLICE_MS     100
+
+static bool
+s_event_ready (rumor_t *self, int timeout_ms)
+{
+    zmq_pollitem_t item = { zsock_resolve (self->events), 0, ZMQ_POLLIN, 0 };
+    int64_t deadline = timeout_ms < 0? -1: zclock_mono () + timeout_ms;
+    while (!zsys_interrupted) {
+        int64_t left = deadline < 0? S_RECV_SLICE_MS: deadline - zclock_mono ();
+        if (left < 0)
+            left = 0;
+        int slice = left < S_RECV_SLICE_MS? (int) left: S_RECV_SLICE_MS;
+        int rc = zmq_poll (&item, 1, slice);
+        if (rc > 0)
+            return true;
+        if (rc < 0 || (deadline >= 0 && zclock_mono () >= deadline))
+            return false;           //  interrupted, or the time is up
+    }
+    return false;
+}
+
 rumor_event_t *
 rumor_recv_timeout (rumor_t *self, int timeout_ms)
 {
@@ -1170,8 +1196,7 @@ rumor_recv_timeout (rumor_t *self, int timeout_ms)
     //  A stopped node sends nothing more: hand out what is queued only
     if (!self->supervisor)
         timeout_ms = 0;
-    zmq_pollitem_t item = { zsock_resolve (self->events), 0, ZMQ_POLLIN, 0 };
-    if (zmq_poll (&item, 1, timeout_ms) <= 0)
+    if (!s_event_ready (self, timeout_ms))
         return NULL;                //  timeout or interrupted
     zmsg_t *msg = zmsg_recv (self->events);
     if (!msg)
