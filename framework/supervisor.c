@@ -204,6 +204,9 @@ typedef struct {
     zhashx_t *peers;                //  hex -> s_peer_t
     zlistx_t *links;                //  every s_link_t
     zhashx_t *anon;                 //  endpoint -> anonymous s_link_t
+    zhashx_t *routes;               //  sender hex -> its DEALER's routing
+                                    //  id at our ROUTER (zframe_t)
+    uint32_t links_made;            //  links opened, for routing ids
     zlistx_t *seeds;                //  s_seed_t
     uint32_t incarnation;           //  ours, from membership
     uint64_t seq;                   //  frames sealed so far
@@ -276,11 +279,21 @@ s_link_destroy (self_t *self, s_link_t **link_p)
     *link_p = NULL;
 }
 
+//  Each link gets its own routing id: our id and a link number. With our
+//  id alone, a stale link (to a dead member's address, now taken by a
+//  restarted node) and a fresh one would share a routing id at the peer's
+//  ROUTER, whose handover silently cuts the older connection off: pings
+//  vanish and a healthy node is suspected again and again. The sender is
+//  named by the envelope anyway.
 static void
 s_dealer_options (self_t *self, zsock_t *dealer)
 {
-    zmq_setsockopt (zsock_resolve (dealer), ZMQ_ROUTING_ID, self->id.bytes,
-                    RUMOR_ID_SIZE);
+    uint8_t routing [RUMOR_ID_SIZE + 4];
+    memcpy (routing, self->id.bytes, RUMOR_ID_SIZE);
+    uint32_t number = ++self->links_made;
+    memcpy (routing + RUMOR_ID_SIZE, &number, sizeof (number));
+    zmq_setsockopt (zsock_resolve (dealer), ZMQ_ROUTING_ID, routing,
+                    sizeof (routing));
     zsock_set_sndhwm (dealer, S_DEALER_HWM);
     zsock_set_rcvhwm (dealer, S_DEALER_HWM);
     zsock_set_sndtimeo (dealer, 0);
@@ -392,6 +405,7 @@ s_peer_remove (self_t *self, s_peer_t *peer)
     s_link_destroy (self, &peer->link);
     char hex [RUMOR_ID_HEX];
     memcpy (hex, peer->hex, sizeof (hex));
+    zhashx_delete (self->routes, hex);
     zhashx_delete (self->peers, hex);
 }
 
@@ -1014,8 +1028,12 @@ s_send_router (self_t *self, const rumor_id_t *to, zframe_t **frame_p)
 {
     void *router = zsock_resolve (self->router);
     size_t size = zframe_size (*frame_p);
-    if (zmq_send (router, to->bytes, RUMOR_ID_SIZE,
-                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == RUMOR_ID_SIZE
+    char hex [RUMOR_ID_HEX];
+    zframe_t *route = (zframe_t *) zhashx_lookup (self->routes,
+                                                  rumor_id_hex (to, hex));
+    if (route
+    &&  zmq_send (router, zframe_data (route), zframe_size (route),
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int) zframe_size (route)
     &&  zmq_send (router, zframe_data (*frame_p), size, ZMQ_DONTWAIT) >= 0) {
         self->stats.frames_out++;
         self->stats.bytes_out += size;
@@ -1086,7 +1104,31 @@ s_owner_actor (rumor_owner_t owner)
 }
 
 static void
-s_handle_frame (self_t *self, zframe_t *frame)
+s_route_destroy (void **item)
+{
+    zframe_destroy ((zframe_t **) item);
+}
+
+//  Remember through which routing id a sender reached our ROUTER, to
+//  answer it when we know no endpoint for it (bounded like the peers)
+static void
+s_route_learn (self_t *self, const Rumor__Envelope *env, zframe_t *routing)
+{
+    rumor_id_t sender;
+    if (!routing || rumor_id_from_bin (&sender, env->sender))
+        return;
+    char hex [RUMOR_ID_HEX];
+    rumor_id_hex (&sender, hex);
+    zframe_t *known = (zframe_t *) zhashx_lookup (self->routes, hex);
+    if (known && zframe_eq (known, routing))
+        return;
+    if (!known && zhashx_size (self->routes) >= self->limits.max_members)
+        return;
+    zhashx_update (self->routes, hex, zframe_dup (routing));
+}
+
+static void
+s_handle_frame (self_t *self, zframe_t *frame, zframe_t *routing)
 {
     self->stats.frames_in++;
     self->stats.bytes_in += zframe_size (frame);
@@ -1095,6 +1137,7 @@ s_handle_frame (self_t *self, zframe_t *frame)
         &self->codec);
     if (!env)
         return;                     //  refused and counted by the codec
+    s_route_learn (self, env, routing);
     int owner = s_owner_actor (rumor_codec_owner (env));
     bool to_membership = owner == S_MEMBERSHIP || env->n_piggyback > 0;
     bool to_owner = owner >= 0 && owner != S_MEMBERSHIP;
@@ -1119,8 +1162,8 @@ s_handle_router (self_t *self)
         return;
     if (zmsg_size (msg) == 2) {
         zframe_t *routing = zmsg_pop (msg);
+        s_handle_frame (self, zmsg_first (msg), routing);
         zframe_destroy (&routing);
-        s_handle_frame (self, zmsg_first (msg));
     }
     else {
         self->stats.frames_in++;
@@ -1138,7 +1181,7 @@ s_handle_dealer (self_t *self, s_link_t *link)
     if (!msg)
         return;
     if (zmsg_size (msg) == 1)
-        s_handle_frame (self, zmsg_first (msg));
+        s_handle_frame (self, zmsg_first (msg), NULL);
     else {
         self->stats.frames_in++;
         self->stats.bad_frames++;
@@ -1738,6 +1781,8 @@ s_self_new (zsock_t *pipe, const rumor_supervisor_cfg_t *cfg)
     zhashx_set_destructor (self->peers, s_peer_destroy);
     self->links = zlistx_new ();
     self->anon = zhashx_new ();
+    self->routes = zhashx_new ();
+    zhashx_set_destructor (self->routes, s_route_destroy);
     return self;
 }
 
@@ -1756,6 +1801,7 @@ s_self_destroy (self_t **self_p)
     while ((link = (s_link_t *) zlistx_first (self->links)))
         s_link_destroy (self, &link);
     zhashx_destroy (&self->anon);
+    zhashx_destroy (&self->routes);
     zhashx_destroy (&self->peers);
     zlistx_destroy (&self->links);
     zlistx_destroy (&self->seeds);
