@@ -267,6 +267,15 @@ kill -KILL "${PIDS[6]}"
 n8_port=$(endpoint_of 8)
 n8_port=${n8_port##*:}
 start_node 6 --seed "$seed" --port "$n8_port"
+ready_or_exited () { ready 6 || ! kill -0 "${PIDS[6]}" 2>/dev/null; }
+wait_until 10 ready_or_exited
+if ! ready 6 && grep -q "Address already in use" "$tmp/n6.log"; then
+    #  Outgoing connections take local ports from the same range, so the
+    #  dead n8's port may be busy now: then come back on any free port
+    { wait "${PIDS[6]}"; } 2>/dev/null
+    log "n8's port $n8_port is taken by another socket: n6 restarts on a free port"
+    start_node 6 --seed "$seed"
+fi
 wait_until 10 ready 6 || fail "restarted n6 never became ready"
 ctl 6 set color green > /dev/null || fail "rumorctl set on restarted n6 failed"
 new_generation_everywhere () {
