@@ -66,6 +66,7 @@ typedef struct {
     bool relay;                     //  true: we probe for a requester
     bool lost;                      //  ours: the connection to it dropped
     rumor_id_t target;              //  who we pinged
+    uint64_t generation;            //  ours: its generation when we did
     int64_t sent_at;                //  when we pinged it
     int64_t timeout_at;             //  ours: go indirect; relay: send Nack
     int64_t end_at;                 //  ours: end of interval, suspect
@@ -786,6 +787,7 @@ s_probe_start (rumor_detector_t *self, s_target_t *target, int64_t now,
     s_probe_t *probe = s_probe_new (self, &target->id, now);
     if (!probe)
         return NULL;
+    probe->generation = target->generation;
     probe->timeout_at = now + timeout;
     probe->end_at = now + s_scaled (self, self->cfg.probe_interval_ms);
     s_send_ping (self, probe, target->endpoint);
@@ -848,6 +850,9 @@ s_probe_fail (rumor_detector_t *self, s_probe_t *probe, int64_t now)
     s_target_t *target = s_target_find (self, &probe->target);
     if (!target)
         return;                 //  gone while we probed it
+    if (target->generation != probe->generation)
+        return;                 //  we probed its previous run, dead by now:
+                                //  that says nothing about the restarted one
     bool accused = true;
     if (!target->suspected)
         s_suspicion_start (self, target, &self->cfg.self, now);

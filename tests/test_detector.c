@@ -698,6 +698,35 @@ test_suspect_after_missed_ack (void **state)
     rumor_detector_destroy (&d);
 }
 
+//  A probe sent to a member's previous run that times out after the member
+//  restarted (a newer generation is known) must not accuse the new run:
+//  the restarted node was never asked
+static void
+test_probe_of_previous_generation_accuses_no_one (void **state)
+{
+    (void) state;
+    rumor_detector_t *d = s_new ();
+    s_alive (d, 2, 2);
+    int64_t t = s_tick_next (d);
+    s_expect_ping (d, 2, NULL);
+    //  Node 2 restarts while the Ping to its old run is unanswered
+    assert_int_equal (s_member_event (d, t + 10, "member", 2, GEN + 1,
+                                      RUMOR__STATE__STATE_ALIVE, 0, 0), 0);
+    rumor_detector_on_tick (d, t + 500);    //  the old probe's interval ends
+    rumor_id_t two = s_id (2);
+    assert_false (rumor_detector_suspects (d, &two));
+    assert_int_equal (rumor_detector_stats (d)->suspicions, 0);
+    //  The new run is probed as usual, and suspected if it stays silent
+    s_drain (d);
+    for (int ticks = 0; ticks < 100; ticks++) {
+        s_tick_next (d);
+        if (rumor_detector_stats (d)->suspicions > 0)
+            break;
+    }
+    assert_true (rumor_detector_suspects (d, &two));
+    rumor_detector_destroy (&d);
+}
+
 static void
 test_no_ack_goes_indirect_at_timeout (void **state)
 {
@@ -1530,6 +1559,7 @@ main (void)
         cmocka_unit_test (test_ping_for_another_id_ignored_and_counted),
         cmocka_unit_test (test_probe_timeout_adapts_to_rtt),
         cmocka_unit_test (test_suspect_after_missed_ack),
+        cmocka_unit_test (test_probe_of_previous_generation_accuses_no_one),
         cmocka_unit_test (test_no_ack_goes_indirect_at_timeout),
         cmocka_unit_test (test_indirect_ack_prevents_suspicion),
         cmocka_unit_test (test_nack_missing_raises_awareness_and_slows_probing),
