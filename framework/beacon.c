@@ -3,13 +3,15 @@
 
     The I/O shell of the beacon: a UDP socket (loopback mode) or czmq's
     zbeacon actor (LAN mode) on one side; on the other, the codec's beacon
-    decoder and our own checks (own id, clock skew, endpoint). Every
-    datagram is counted once as heard, then once as accepted or under one
-    refusal reason. See beacon.h for the modes, polling and timing.
+    decoder and our own checks (MAC, own id, clock skew, replays,
+    endpoint). Every datagram is counted once as heard, then once as
+    accepted or under one refusal reason. See beacon.h for the modes,
+    signing, replay defence, polling and timing.
 
     What it deliberately does not do: decide whether to join a node it
     heard (membership does, and rate-limits rejoins), remember who it heard
-    beyond the last one, or sign beacons (the MAC hook is reserved).
+    beyond the last one and, with keys, each sender's last timestamp, or
+    derive keys from secrets (the caller does: framework/secret.c).
     =========================================================================
 */
 
@@ -17,6 +19,7 @@
 #include <net/if.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <sodium.h>
 #include "beacon.h"
 
 //  lo's broadcast address (a "broadcast" route of the local table): Linux
@@ -47,6 +50,17 @@
 //  large so that the probe reads our zeros, never a tag, in our memory.
 #define S_PROBE_BLOCK       4096
 
+//  The supervisor hands us its whole keyring
+#ifdef RUMOR_KEYRING_MAX
+_Static_assert (RUMOR_KEYRING_MAX <= RUMOR_DISCOVERY_KEYS_MAX,
+                "a keyring holds more keys than the beacon takes");
+#endif
+
+//  A signed beacon ends with field 8 (mac, wire type 2: length-delimited)
+//  of RUMOR_DISCOVERY_MAC_SIZE bytes: key byte, length byte, MAC.
+#define S_MAC_KEY_BYTE      ((8 << 3) | 2)
+#define S_MAC_TRAILER       (2 + RUMOR_DISCOVERY_MAC_SIZE)
+
 typedef struct {
     int fd;                         //  the loopback UDP socket, or -1
     uint8_t zeros [S_PROBE_BLOCK - sizeof (int)];   //  see S_PROBE_BLOCK
@@ -63,6 +77,9 @@ typedef enum {
     S_BAD_PORT,
     S_BAD_TIME,
     S_BAD_ENDPOINT,
+    S_UNSIGNED,                     //  (checked right after decoding, but
+    S_BAD_MAC,                      //  listed last so that the counters
+    S_REPLAYED,                     //  keep their order)
     S_REASONS,                      //  number of reasons
     S_ACCEPTED = S_REASONS          //  not a refusal
 } s_reason_t;
@@ -74,12 +91,16 @@ typedef struct {
 } s_counter_t;
 
 #define S_COUNTER(name) { #name, offsetof (rumor_discovery_stats_t, name) }
+#define S_COUNTER_AS(name, field) \
+    { name, offsetof (rumor_discovery_stats_t, field) }
 
 //  The refusal counters, indexed by s_reason_t
 static const s_counter_t s_reasons [S_REASONS] = {
     S_COUNTER (oversized), S_COUNTER (malformed), S_COUNTER (other_version),
     S_COUNTER (other_cluster), S_COUNTER (own), S_COUNTER (id_conflict),
-    S_COUNTER (bad_port), S_COUNTER (bad_time), S_COUNTER (bad_endpoint)
+    S_COUNTER (bad_port), S_COUNTER (bad_time), S_COUNTER (bad_endpoint),
+    S_COUNTER_AS ("unsigned", unsigned_), S_COUNTER (bad_mac),
+    S_COUNTER (replayed)
 };
 
 //  The other counters
@@ -88,6 +109,14 @@ static const s_counter_t s_totals [] = {
     S_COUNTER (accepted)
 };
 #define S_TOTALS (sizeof (s_totals) / sizeof (s_totals [0]))
+
+//  The last timestamp accepted from one sender id (with keys)
+typedef struct {
+    uint64_t timestamp;             //  its clock, ms
+    uint64_t serial;                //  when we accepted it: our accept
+                                    //  count then, for least recently
+                                    //  heard (our clock may step back)
+} s_sender_t;
 
 //  One datagram as read, before any check
 typedef struct {
@@ -117,6 +146,11 @@ struct _rumor_discovery_t {
     int64_t refused_ms;             //  when it was read
     bool refused_any;               //  refused_* are set
     int64_t warned_ms [S_REASONS];  //  last warning logged, per reason
+    uint8_t keys [RUMOR_DISCOVERY_KEYS_MAX][RUMOR_DISCOVERY_KEY_SIZE];
+                                    //  MAC keys, keys [0] signs; wiped
+    size_t n_keys;                  //  keys in use, 0 = no secret
+    zhashx_t *senders;              //  id hex -> s_sender_t, with keys
+                                    //  only, at most ..._SENDERS_MAX
 };
 
 //  Why the last rumor_discovery_new of this thread failed. Thread-local:
@@ -215,6 +249,7 @@ rumor_discovery_cfg_defaults (rumor_discovery_cfg_t *cfg)
     cfg->port = RUMOR_DISCOVERY_PORT_DFLT;
     cfg->interval_ms = RUMOR_DISCOVERY_INTERVAL_DFLT;
     cfg->max_skew_ms = RUMOR_DISCOVERY_MAX_SKEW_DFLT;
+    cfg->replay_window_ms = RUMOR_DISCOVERY_REPLAY_WINDOW_DFLT;
 }
 
 //  Our beacon, stamped timestamp. NULL only if the cfg makes it invalid or
@@ -230,6 +265,88 @@ s_pack (rumor_discovery_t *self, uint64_t timestamp)
     beacon.endpoint = self->endpoint;
     beacon.timestamp = timestamp;
     return rumor_codec_pack_beacon (&beacon);
+}
+
+//  The MAC of a beacon's signed part under key.
+static void
+s_mac (const uint8_t *key, const uint8_t *data, size_t size,
+       uint8_t mac [RUMOR_DISCOVERY_MAC_SIZE])
+{
+    int rc = crypto_generichash (mac, RUMOR_DISCOVERY_MAC_SIZE, data, size,
+                                 key, RUMOR_DISCOVERY_KEY_SIZE);
+    assert (rc == 0);               //  sizes are within BLAKE2b's bounds
+}
+
+//  Append the mac field, signed with key, to a packed beacon (see "Signed
+//  beacons" in beacon.h). Returns a new frame, or NULL if it would exceed
+//  RUMOR_BEACON_MAX bytes. The frame given is left alone.
+static zframe_t *
+s_sign (const uint8_t *key, zframe_t *unsigned_beacon)
+{
+    size_t size = zframe_size (unsigned_beacon);
+    if (size + S_MAC_TRAILER > RUMOR_BEACON_MAX)
+        return NULL;
+    zframe_t *frame = zframe_new (NULL, size + S_MAC_TRAILER);
+    assert (frame);
+    uint8_t *data = zframe_data (frame);
+    memcpy (data, zframe_data (unsigned_beacon), size);
+    data [size] = S_MAC_KEY_BYTE;
+    data [size + 1] = RUMOR_DISCOVERY_MAC_SIZE;
+    s_mac (key, data, size, data + size + 2);
+    return frame;
+}
+
+//  Our beacon stamped timestamp, signed if we have keys. NULL only if the
+//  cfg or keys make it invalid or too large, which new and set_keys rule
+//  out.
+static zframe_t *
+s_beacon (rumor_discovery_t *self, const uint8_t *key, uint64_t timestamp)
+{
+    zframe_t *frame = s_pack (self, timestamp);
+    if (frame && key) {
+        zframe_t *signed_beacon = s_sign (key, frame);
+        zframe_destroy (&frame);
+        frame = signed_beacon;
+    }
+    return frame;
+}
+
+//  Returns 0 if our largest beacon, signed with key if not NULL, fits in
+//  RUMOR_BEACON_MAX bytes, else -1 (s_error).
+static int
+s_check_size (rumor_discovery_t *self, const uint8_t *key)
+{
+    //  The largest beacon we will send: the longest timestamp varint
+    zframe_t *largest = s_beacon (self, key, UINT64_MAX);
+    if (!largest)
+        return s_fail ("beacon: advertised endpoint '%s' makes the beacon "
+                       "larger than %d bytes%s", self->endpoint,
+                       RUMOR_BEACON_MAX, key? " with its MAC (a secret "
+                       "takes 34 bytes)": "");
+    zframe_destroy (&largest);
+    return 0;
+}
+
+//  Returns 0 if keys and n_keys make sense, else -1 (s_error).
+static int
+s_check_keys (const uint8_t *keys, size_t n_keys)
+{
+    if (n_keys > RUMOR_DISCOVERY_KEYS_MAX)
+        return s_fail ("beacon: %zu keys, at most %d", n_keys,
+                       RUMOR_DISCOVERY_KEYS_MAX);
+    if (n_keys && !keys)
+        return s_fail ("beacon: %zu keys but no key bytes", n_keys);
+    return 0;
+}
+
+//  Wipe our keys and put n_keys of keys in their place.
+static void
+s_set_keys (rumor_discovery_t *self, const uint8_t *keys, size_t n_keys)
+{
+    sodium_memzero (self->keys, sizeof (self->keys));
+    if (n_keys)
+        memcpy (self->keys, keys, n_keys * RUMOR_DISCOVERY_KEY_SIZE);
+    self->n_keys = n_keys;
 }
 
 //  Returns 0 if the settings in self->cfg make sense, else -1 (s_error).
@@ -252,21 +369,18 @@ s_check_cfg (rumor_discovery_t *self)
                        S_INTERVAL_MAX);
     if (cfg->max_skew_ms < 0)
         return s_fail ("beacon: negative max_skew_ms");
-    if (cfg->mac)
-        return s_fail ("beacon: signed beacons (MAC) are not implemented");
+    if (cfg->replay_window_ms < RUMOR_DISCOVERY_REPLAY_WINDOW_MIN)
+        return s_fail ("beacon: replay window %" PRId64 " ms is under %d ms",
+                       cfg->replay_window_ms,
+                       RUMOR_DISCOVERY_REPLAY_WINDOW_MIN);
+    if (s_check_keys (cfg->keys, cfg->n_keys))
+        return -1;
     if (cfg->iface && (!*cfg->iface || strlen (cfg->iface) >= IF_NAMESIZE))
         return s_fail ("beacon: bad interface name '%s'", cfg->iface);
     if (*self->endpoint && !rumor_codec_valid_endpoint (self->endpoint))
         return s_fail ("beacon: advertised endpoint '%s' is not "
                        "tcp://host:port", self->endpoint);
-    //  The largest beacon we will send: the longest timestamp varint
-    zframe_t *largest = s_pack (self, UINT64_MAX);
-    if (!largest)
-        return s_fail ("beacon: advertised endpoint '%s' makes the beacon "
-                       "larger than %d bytes", self->endpoint,
-                       RUMOR_BEACON_MAX);
-    zframe_destroy (&largest);
-    return 0;
+    return s_check_size (self, cfg->n_keys? cfg->keys: NULL);
 }
 
 
@@ -352,6 +466,13 @@ s_lan_open (rumor_discovery_t *self)
 //  --------------------------------------------------------------------------
 //  Lifecycle
 
+static void
+s_sender_free (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
 rumor_discovery_t *
 rumor_discovery_new (const rumor_discovery_cfg_t *cfg)
 {
@@ -366,10 +487,24 @@ rumor_discovery_new (const rumor_discovery_cfg_t *cfg)
     assert (self->endpoint);
     self->cfg.iface = self->iface;
     self->cfg.endpoint = self->endpoint;
+    self->cfg.keys = NULL;          //  copied below, never kept
+    self->cfg.n_keys = 0;
     for (int reason = 0; reason < S_REASONS; reason++)
         self->warned_ms [reason] = INT64_MIN;
+    self->senders = zhashx_new ();
+    assert (self->senders);
+    zhashx_set_destructor (self->senders, s_sender_free);
 
-    int rc = s_check_cfg (self);
+    int rc = sodium_init () < 0? s_fail ("beacon: libsodium cannot start"): 0;
+    if (rc == 0) {
+        self->cfg.keys = cfg->keys; //  for s_check_cfg only
+        self->cfg.n_keys = cfg->n_keys;
+        rc = s_check_cfg (self);
+        self->cfg.keys = NULL;
+        self->cfg.n_keys = 0;
+    }
+    if (rc == 0)
+        s_set_keys (self, cfg->keys, cfg->n_keys);
     if (rc == 0 && cfg->mode == RUMOR_BEACON_LOOPBACK)
         rc = s_loopback_open (self);
     else
@@ -396,6 +531,8 @@ rumor_discovery_destroy (rumor_discovery_t **self_p)
             close (self->handle->fd);
         free (self->handle);
         zactor_destroy (&self->beacon);
+        sodium_memzero (self->keys, sizeof (self->keys));
+        zhashx_destroy (&self->senders);
         free (self->iface);
         free (self->endpoint);
         free (self);
@@ -502,10 +639,9 @@ s_lan_read (rumor_discovery_t *self, s_datagram_t *datagram)
 //  endpoint. The pre-scan passed, so the bytes are a well-formed beacon of
 //  at most RUMOR_BEACON_MAX bytes: unpack them only to tell which.
 static s_reason_t
-s_field_reason (const s_datagram_t *datagram)
+s_field_reason (const uint8_t *data, size_t size)
 {
-    Rumor__Beacon *beacon =
-        rumor__beacon__unpack (NULL, datagram->size, datagram->data);
+    Rumor__Beacon *beacon = rumor__beacon__unpack (NULL, size, data);
     s_reason_t reason = S_BAD_ENDPOINT;
     if (beacon && (beacon->port == 0 || beacon->port > RUMOR_PORT_MAX))
         reason = S_BAD_PORT;
@@ -516,8 +652,8 @@ s_field_reason (const s_datagram_t *datagram)
 
 //  Map the codec's verdict on a refused beacon to our reason.
 static s_reason_t
-s_codec_reason (const rumor_codec_stats_t *verdict,
-                const s_datagram_t *datagram)
+s_codec_reason (const rumor_codec_stats_t *verdict, const uint8_t *data,
+                size_t size)
 {
     if (verdict->oversized)
         return S_OVERSIZED;
@@ -526,26 +662,123 @@ s_codec_reason (const rumor_codec_stats_t *verdict,
     if (verdict->bad_cluster)
         return S_OTHER_CLUSTER;
     if (verdict->bad_field)
-        return s_field_reason (datagram);
+        return s_field_reason (data, size);
     return S_MALFORMED;             //  malformed, or an id not 16 bytes
 }
 
-//  True if a sender's clock reading is within max_skew_ms of ours.
+//  True if a sender's clock reading is within max_skew_ms of ours, and
+//  with keys within replay_window_ms.
 static bool
 s_timely (rumor_discovery_t *self, int64_t now_ms, uint64_t timestamp)
 {
     if (timestamp > (uint64_t) INT64_MAX)
         return false;
-    int64_t skew = (int64_t) timestamp - now_ms;
-    return skew <= self->cfg.max_skew_ms && -skew <= self->cfg.max_skew_ms;
+    int64_t limit = self->cfg.max_skew_ms;
+    if (self->n_keys && self->cfg.replay_window_ms < limit)
+        limit = self->cfg.replay_window_ms;
+    //  Both within int64_t; a difference over INT64_MAX is absurd anyway
+    int64_t skew;
+    if (__builtin_sub_overflow ((int64_t) timestamp, now_ms, &skew)
+    ||  skew == INT64_MIN)
+        return false;
+    return skew <= limit && -skew <= limit;
 }
 
-//  Our checks on a beacon the codec accepted; fills heard if accepted.
+//  The MAC check, on a beacon the codec accepted from data: S_ACCEPTED if
+//  it is signed by one of our keys, or if neither it nor we use one.
 static s_reason_t
-s_check_beacon (rumor_discovery_t *self, int64_t now_ms,
-                const Rumor__Beacon *beacon, const char *source,
+s_verify (rumor_discovery_t *self, const uint8_t *data, size_t size,
+          const Rumor__Beacon *beacon)
+{
+    if (self->n_keys == 0)          //  we cannot check a MAC: refuse it
+        return beacon->mac.len? S_BAD_MAC: S_ACCEPTED;
+    if (beacon->mac.len == 0)
+        return S_UNSIGNED;
+    //  The mac field must be the datagram's last bytes, so that the MAC
+    //  covers every other byte (the decoded value must be those bytes:
+    //  else the trailer is the tail of some other field)
+    if (beacon->mac.len != RUMOR_DISCOVERY_MAC_SIZE || size < S_MAC_TRAILER)
+        return S_BAD_MAC;
+    const uint8_t *trailer = data + size - S_MAC_TRAILER;
+    if (trailer [0] != S_MAC_KEY_BYTE
+    ||  trailer [1] != RUMOR_DISCOVERY_MAC_SIZE
+    ||  memcmp (trailer + 2, beacon->mac.data, RUMOR_DISCOVERY_MAC_SIZE))
+        return S_BAD_MAC;
+    uint8_t mac [RUMOR_DISCOVERY_MAC_SIZE];
+    bool verified = false;
+    for (size_t index = 0; index < self->n_keys && !verified; index++) {
+        s_mac (self->keys [index], data, size - S_MAC_TRAILER, mac);
+        verified = crypto_verify_32 (mac, trailer + 2) == 0;
+    }
+    return verified? S_ACCEPTED: S_BAD_MAC;
+}
+
+//  The sender record of id, or NULL.
+static s_sender_t *
+s_sender (rumor_discovery_t *self, const rumor_id_t *id)
+{
+    char hex [RUMOR_ID_HEX];
+    return (s_sender_t *) zhashx_lookup (self->senders, rumor_id_hex (id, hex));
+}
+
+//  True if, with keys, we already accepted a beacon of id with this
+//  timestamp or a later one.
+static bool
+s_replayed (rumor_discovery_t *self, const rumor_id_t *id, uint64_t timestamp)
+{
+    if (self->n_keys == 0)
+        return false;
+    s_sender_t *sender = s_sender (self, id);
+    return sender && timestamp <= sender->timestamp;
+}
+
+//  Forget the least recently heard sender.
+static void
+s_evict_sender (rumor_discovery_t *self)
+{
+    char oldest [RUMOR_ID_HEX] = "";
+    uint64_t serial = UINT64_MAX;
+    for (s_sender_t *sender = (s_sender_t *) zhashx_first (self->senders);
+         sender; sender = (s_sender_t *) zhashx_next (self->senders))
+        if (sender->serial < serial) {
+            serial = sender->serial;
+            snprintf (oldest, sizeof (oldest), "%s",
+                      (const char *) zhashx_cursor (self->senders));
+        }
+    zhashx_delete (self->senders, oldest);
+}
+
+//  With keys, remember the timestamp of a beacon of id we accepted.
+static void
+s_remember (rumor_discovery_t *self, const rumor_id_t *id, uint64_t timestamp)
+{
+    if (self->n_keys == 0)
+        return;
+    s_sender_t *sender = s_sender (self, id);
+    if (!sender) {
+        if (zhashx_size (self->senders) >= RUMOR_DISCOVERY_SENDERS_MAX)
+            s_evict_sender (self);
+        sender = (s_sender_t *) zmalloc (sizeof (s_sender_t));
+        assert (sender);
+        char hex [RUMOR_ID_HEX];
+        int rc = zhashx_insert (self->senders, rumor_id_hex (id, hex), sender);
+        assert (rc == 0);
+    }
+    sender->timestamp = timestamp;
+    sender->serial = self->stats.accepted;
+}
+
+//  Our checks on a beacon the codec accepted from data; fills heard if
+//  accepted.
+static s_reason_t
+s_check_beacon (rumor_discovery_t *self, int64_t now_ms, const uint8_t *data,
+                size_t size, const Rumor__Beacon *beacon, const char *source,
                 rumor_heard_t *heard)
 {
+    //  First the MAC: what is not authentic moves nothing else
+    s_reason_t reason = s_verify (self, data, size, beacon);
+    if (reason != S_ACCEPTED)
+        return reason;
     if (rumor_id_eq_bin (&self->cfg.self, beacon->id))
         return beacon->generation == self->cfg.generation?
             S_OWN:                  //  ours, back from the broadcast
@@ -554,6 +787,9 @@ s_check_beacon (rumor_discovery_t *self, int64_t now_ms,
         return S_BAD_TIME;
     rumor_heard_t found;
     memset (&found, 0, sizeof (found));
+    rumor_id_from_bin (&found.id, beacon->id);
+    if (s_replayed (self, &found.id, beacon->timestamp))
+        return S_REPLAYED;
     if (*beacon->endpoint)          //  the codec checked it
         snprintf (found.endpoint, sizeof (found.endpoint), "%s",
                   beacon->endpoint);
@@ -561,7 +797,6 @@ s_check_beacon (rumor_discovery_t *self, int64_t now_ms,
     if (!s_source_endpoint (source, beacon->port, found.endpoint,
                             sizeof (found.endpoint)))
         return S_BAD_ENDPOINT;
-    rumor_id_from_bin (&found.id, beacon->id);
     found.generation = beacon->generation;
     snprintf (found.address, sizeof (found.address), "%s", source);
     found.timestamp = beacon->timestamp;
@@ -572,19 +807,19 @@ s_check_beacon (rumor_discovery_t *self, int64_t now_ms,
 
 //  Every check on one datagram, in order; fills heard if accepted.
 static s_reason_t
-s_check (rumor_discovery_t *self, int64_t now_ms,
-         const s_datagram_t *datagram, rumor_heard_t *heard)
+s_check (rumor_discovery_t *self, int64_t now_ms, const uint8_t *data,
+         size_t size, const char *source, rumor_heard_t *heard)
 {
-    if (datagram->size > RUMOR_BEACON_MAX)
+    if (size > RUMOR_BEACON_MAX)
         return S_OVERSIZED;         //  and only its first bytes were read
     rumor_codec_stats_t verdict;
     memset (&verdict, 0, sizeof (verdict));
     Rumor__Beacon *beacon = rumor_codec_decode_beacon (
-        datagram->data, datagram->size, self->cfg.cluster, &verdict);
+        data, size, self->cfg.cluster, &verdict);
     if (!beacon)
-        return s_codec_reason (&verdict, datagram);
-    s_reason_t reason = s_check_beacon (self, now_ms, beacon,
-                                        datagram->source, heard);
+        return s_codec_reason (&verdict, data, size);
+    s_reason_t reason = s_check_beacon (self, now_ms, data, size, beacon,
+                                        source, heard);
     rumor_codec_free_beacon (&beacon);
     return reason;
 }
@@ -613,6 +848,30 @@ s_refuse (rumor_discovery_t *self, int64_t now_ms, s_reason_t reason,
 }
 
 int
+rumor_discovery_accept (rumor_discovery_t *self, int64_t now_ms,
+                        const void *data, size_t size,
+                        const char *source_address, rumor_heard_t *heard)
+{
+    assert (self);
+    assert (data || size == 0);
+    assert (heard);
+    s_note_time (self, now_ms);
+    const char *source = source_address? source_address: "";
+    self->stats.heard++;
+    s_reason_t reason = s_check (self, now_ms, (const uint8_t *) data, size,
+                                 source, heard);
+    if (reason != S_ACCEPTED) {
+        s_refuse (self, now_ms, reason, source);
+        return 0;
+    }
+    self->stats.accepted++;
+    s_remember (self, &heard->id, heard->timestamp);
+    self->last = *heard;
+    self->heard_any = true;
+    return 1;
+}
+
+int
 rumor_discovery_recv (rumor_discovery_t *self, int64_t now_ms,
                       rumor_heard_t *heard)
 {
@@ -628,28 +887,45 @@ rumor_discovery_recv (rumor_discovery_t *self, int64_t now_ms,
         rc = s_lan_read (self, &datagram);
     if (rc < 0)
         return -1;
+    //  data holds only the first RUMOR_BEACON_MAX + 1 bytes, but the real
+    //  size is passed: accept refuses it as oversized before reading it
+    return rumor_discovery_accept (self, now_ms, datagram.data, datagram.size,
+                                   datagram.source, heard);
+}
 
-    self->stats.heard++;
-    s_reason_t reason = s_check (self, now_ms, &datagram, heard);
-    if (reason != S_ACCEPTED) {
-        s_refuse (self, now_ms, reason, datagram.source);
-        return 0;
-    }
-    self->stats.accepted++;
-    self->last = *heard;
-    self->heard_any = true;
-    return 1;
+//  Replace the keys; see beacon.h.
+int
+rumor_discovery_set_keys (rumor_discovery_t *self, const uint8_t *keys,
+                          size_t n_keys)
+{
+    assert (self);
+    s_error [0] = 0;
+    if (s_check_keys (keys, n_keys)
+    ||  s_check_size (self, n_keys? keys: NULL))
+        return -1;
+    s_set_keys (self, keys, n_keys);
+    return 0;
 }
 
 
 //  --------------------------------------------------------------------------
 //  Sending
 
+zframe_t *
+rumor_discovery_beacon (rumor_discovery_t *self, uint64_t timestamp)
+{
+    assert (self);
+    zframe_t *frame = s_beacon (self, self->n_keys? self->keys [0]: NULL,
+                                timestamp);
+    assert (frame);                 //  new and set_keys packed the largest
+    return frame;
+}
+
 static void
 s_send (rumor_discovery_t *self, int64_t now_ms)
 {
-    zframe_t *frame = s_pack (self, now_ms > 0? (uint64_t) now_ms: 0);
-    assert (frame);                 //  s_check_cfg packed the largest one
+    zframe_t *frame = rumor_discovery_beacon (
+        self, now_ms > 0? (uint64_t) now_ms: 0);
     if (self->beacon) {
         zsock_send (self->beacon, "sbi", "PUBLISH", zframe_data (frame),
                     zframe_size (frame),
@@ -769,6 +1045,13 @@ s_why_setup (rumor_discovery_t *self, FILE *out)
              rumor_id_hex (&cfg->self, hex), cfg->generation, cfg->tcp_port,
              *self->endpoint? self->endpoint: "(the source address)",
              cfg->interval_ms);
+    if (self->n_keys)
+        fprintf (out, "  beacons signed (keyed BLAKE2b), %zu key%s (the "
+                 "first signs), replay window %" PRId64 " ms, %zu senders "
+                 "tracked\n", self->n_keys, self->n_keys == 1? "": "s",
+                 cfg->replay_window_ms, zhashx_size (self->senders));
+    else
+        fprintf (out, "  beacons unsigned (no secret)\n");
 }
 
 static void
@@ -803,6 +1086,31 @@ s_why_last (rumor_discovery_t *self, FILE *out)
                  self->now_ms - self->refused_ms);
 }
 
+//  Hints about signed beacons: whoever we refuse for their MAC cannot
+//  join us, nor we them.
+static void
+s_why_security_hints (rumor_discovery_t *self, FILE *out)
+{
+    const rumor_discovery_stats_t *stats = &self->stats;
+    if (stats->unsigned_)
+        fprintf (out, "  hint: unsigned beacons were refused: a node of this "
+                 "cluster runs without the secret (rumor_set_secret, rumord "
+                 "--secret-file); it cannot join us\n");
+    if (stats->bad_mac && self->n_keys)
+        fprintf (out, "  hint: beacons no key of ours verifies were refused: "
+                 "a node with another secret is beaconing (or beacons are "
+                 "tampered with); in a key rotation, install the new key on "
+                 "every node before any node uses it\n");
+    if (stats->bad_mac && !self->n_keys)
+        fprintf (out, "  hint: signed beacons were refused: other nodes have "
+                 "a secret and this one has none, so it cannot check them "
+                 "(nor would they accept it): give it the cluster's secret\n");
+    if (stats->replayed)
+        fprintf (out, "  hint: beacons no newer than one already accepted "
+                 "from the same node were refused: copies of earlier beacons "
+                 "(replayed), or a node whose clock stepped back; harmless\n");
+}
+
 static void
 s_why_hints (rumor_discovery_t *self, FILE *out)
 {
@@ -830,10 +1138,19 @@ s_why_hints (rumor_discovery_t *self, FILE *out)
     if (stats->other_version)
         fprintf (out, "  hint: nodes of another protocol major version beacon "
                  "on this port: they cannot join us\n");
+    if (stats->bad_time && self->n_keys)
+        fprintf (out, "  hint: beacons stamped over %" PRId64 " s from our "
+                 "clock (the replay window of signed beacons) were refused: "
+                 "some clocks differ from ours (synchronise them: NTP), or "
+                 "old beacons are being replayed\n",
+                 (self->cfg.replay_window_ms < self->cfg.max_skew_ms?
+                  self->cfg.replay_window_ms: self->cfg.max_skew_ms) / 1000);
+    else
     if (stats->bad_time)
         fprintf (out, "  hint: some clocks differ from ours by over %" PRId64
                  " s: synchronise them (NTP)\n",
                  self->cfg.max_skew_ms / 1000);
+    s_why_security_hints (self, out);
     if (stats->oversized + stats->malformed + stats->bad_port
         + stats->bad_endpoint)
         fprintf (out, "  hint: datagrams that are not valid rumor beacons "

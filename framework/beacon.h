@@ -39,10 +39,56 @@
     generation), id_conflict (our id at another generation: another node
     runs under our name), bad_port (TCP port 0 or over 65535),
     bad_time (sender's clock more than max_skew_ms away from ours: its
-    generation and TTLs would be absurd too) or bad_endpoint (an advertised
-    endpoint that rumor_codec_valid_endpoint refuses, or a source address
-    that makes no valid endpoint). Nothing from the network is ever
-    asserted on.
+    generation and TTLs would be absurd too; with keys, more than
+    replay_window_ms), bad_endpoint (an advertised endpoint that
+    rumor_codec_valid_endpoint refuses, or a source address that makes no
+    valid endpoint), and with a secret: unsigned (no MAC while we have
+    keys), bad_mac (no key of ours verifies it, or it carries a MAC and we
+    have no keys) or replayed (not newer than the last beacon we accepted
+    from that id). Nothing from the network is ever asserted on.
+    rumor_discovery_accept is that whole validation of one datagram,
+    without any I/O (recv reads, then calls it): tests and fuzzers use it.
+
+    Signed beacons (a cluster secret): cfg.keys or rumor_discovery_set_keys
+    give up to RUMOR_DISCOVERY_KEYS_MAX keys of RUMOR_DISCOVERY_KEY_SIZE
+    bytes (derived from the secrets by the caller; copied here, wiped with
+    sodium_memzero when replaced or destroyed). keys[0] signs; a beacon is
+    accepted if ANY key verifies it, so that a key rotation (install K2
+    everywhere, then sign with it, then remove K1) never silences a node.
+    The wire form of a signed beacon is
+
+        U || 0x42 0x20 || MAC          (U: the packed beacon without mac)
+
+    i.e. U followed by field 8 (mac, 32 bytes), which protobuf packs last;
+    MAC = keyed BLAKE2b-256 (crypto_generichash) of U under the key. It
+    covers every other byte of the datagram (cluster, id, generation,
+    port, endpoint, timestamp, version), so an accepted datagram is byte
+    for byte one that a key holder signed. It does not cover the source
+    address: a beacon without an advertised endpoint tells where it came
+    from, not who may connect (CURVE authenticates the TCP links).
+    Verification is constant-time (crypto_verify_32) and happens right
+    after decoding, before any other check, so unauthenticated datagrams
+    move nothing but their own refusal counter. A node without keys
+    refuses signed beacons (bad_mac): it cannot check them, and that
+    cluster would refuse its TCP handshakes anyway.
+
+    Replay defence (with keys only; without a secret anyone can forge a
+    beacon, so there is nothing to defend): the timestamp must be within
+    replay_window_ms (30 s) of our clock, else bad_time, and per sender id
+    it must strictly increase over the last one accepted, else replayed.
+    So a captured beacon is refused both soon (replayed) and later
+    (bad_time). The table of last timestamps is bounded
+    (RUMOR_DISCOVERY_SENDERS_MAX = 4096 ids, least recently heard
+    evicted). Why that suffices: only beacons that passed the MAC enter
+    it, so only key holders fill it, never a flood of forged ids; 4096
+    nodes on one beacon port already means 4096 datagrams per second into
+    every host, well past what beacon discovery is for (the benchmarks
+    run 64 nodes); and were it exceeded, the ids evicted are the longest
+    silent ones, whose last beacons are mostly older than the window, so
+    the window still refuses their replays. Side effects: a sender whose
+    clock steps back is refused (replayed) until its clock passes its last
+    accepted timestamp; nodes whose clocks differ by more than the window
+    cannot find each other by beacon (the why report says so).
 
     How the supervisor drives it (all calls from the thread that owns it):
 
@@ -52,6 +98,8 @@
         cfg.cluster = rumor_cluster_hash ("office");
         cfg.self = our_id;  cfg.generation = our_generation;
         cfg.tcp_port = port_the_router_bound;   //  bind the ROUTER first
+        cfg.keys = mac_keys;  cfg.n_keys = n;   //  with a secret: primary
+                                                //  first (copied)
         rumor_discovery_t *beacon = rumor_discovery_new (&cfg);
         if (!beacon)                            //  -> RUMOR_ENET
             zsys_error ("beacon: %s", rumor_discovery_error ());
@@ -74,6 +122,7 @@
                 }
             }
             rumor_discovery_tick (beacon, now); //  sends when due
+            //  keyring changed: rumor_discovery_set_keys (beacon, keys, n)
         }
         rumor_discovery_destroy (&beacon);
 
@@ -96,7 +145,8 @@
     publishing a fresh beacon to zbeacon, which sends it at once), then
     schedules the next one interval_ms later; next_deadline says when. The
     timestamp in each beacon is tick's now_ms, so it stays fresh in every
-    mode (the replay defence of a future MAC relies on it).
+    mode (the replay defence relies on it), and a signed beacon is signed
+    afresh at every tick.
     =========================================================================
 */
 
@@ -121,14 +171,16 @@
 
 typedef struct _rumor_discovery_t rumor_discovery_t;
 
-//  MAC hook, for later (beacon signing with a cluster secret): computes a
-//  MAC over data (the packed beacon without its mac field) into mac, at
-//  most *mac_size bytes, and sets *mac_size; returns 0 or -1. NOT
-//  IMPLEMENTED yet: rumor_discovery_new refuses a non-NULL hook, and
-//  received beacons' mac field is ignored.
-typedef int (rumor_discovery_mac_fn) (void *arg, const uint8_t *data,
-                                      size_t size, uint8_t *mac,
-                                      size_t *mac_size);
+//  Signing (see "Signed beacons" above)
+#define RUMOR_DISCOVERY_KEY_SIZE        32      //  bytes of one MAC key
+#define RUMOR_DISCOVERY_MAC_SIZE        32      //  bytes of a beacon's MAC
+#define RUMOR_DISCOVERY_KEYS_MAX        8       //  = RUMOR_KEYRING_MAX
+#define RUMOR_DISCOVERY_REPLAY_WINDOW_DFLT  30000
+#define RUMOR_DISCOVERY_REPLAY_WINDOW_MIN   1000    //  ms; less refuses
+                                                //  beacons of clocks a
+                                                //  NTP hiccup apart
+//  Ids whose last timestamp we keep (see "Replay defence" above)
+#define RUMOR_DISCOVERY_SENDERS_MAX     4096
 
 typedef struct {
     rumor_beacon_t mode;            //  LAN, LOOPBACK or OFF; defaults to
@@ -150,14 +202,27 @@ typedef struct {
                                     //  for rumor_codec_valid_endpoint
                                     //  (copied); NULL or "" = receivers
                                     //  use the datagram's source address
-                                    //  and tcp_port
+                                    //  and tcp_port. The beacon must fit
+                                    //  RUMOR_BEACON_MAX: with keys (34
+                                    //  bytes of MAC) the endpoint can be
+                                    //  161 bytes in the worst case (a host
+                                    //  of 150), without 195
     int64_t max_skew_ms;            //  3600000: a beacon whose timestamp is
                                     //  further than this from our clock is
                                     //  refused (bad_time). An hour forgives
                                     //  bad clocks, as membership's
                                     //  generation tolerance does
-    rumor_discovery_mac_fn *mac;    //  NULL (the only value accepted now)
-    void *mac_arg;                  //  first argument of mac
+    const uint8_t *keys;            //  n_keys x RUMOR_DISCOVERY_KEY_SIZE
+                                    //  bytes (copied): keys[0] signs, any
+                                    //  verifies; NULL = no secret
+    size_t n_keys;                  //  0..RUMOR_DISCOVERY_KEYS_MAX
+    int64_t replay_window_ms;       //  30000: with keys, a beacon further
+                                    //  than this from our clock is refused
+                                    //  (bad_time): a replay can be no
+                                    //  older. 30 s is far beyond delivery
+                                    //  delays, within what NTP-synced
+                                    //  clocks keep; at least
+                                    //  RUMOR_DISCOVERY_REPLAY_WINDOW_MIN
 } rumor_discovery_cfg_t;
 
 //  A beacon heard from another node of our cluster
@@ -191,22 +256,30 @@ typedef struct {
     uint64_t bad_time;              //  timestamp over max_skew_ms away
     uint64_t bad_endpoint;          //  endpoint not valid (advertised, or
                                     //  made from the source address)
+    uint64_t unsigned_;             //  no MAC while we have keys
+                                    //  (exported as beacon.unsigned)
+    uint64_t bad_mac;               //  no key verifies it, or a MAC and we
+                                    //  have no keys
+    uint64_t replayed;              //  timestamp not newer than the last
+                                    //  accepted from that id (with keys)
 } rumor_discovery_stats_t;
 
-//  Defaults: mode OFF, port 5671, interval 1000 ms, skew 1 h, no MAC.
+//  Defaults: mode OFF, port 5671, interval 1000 ms, skew 1 h, no keys,
+//  replay window 30 s.
 void rumor_discovery_cfg_defaults (rumor_discovery_cfg_t *cfg);
 
 //  Create a discovery and open its socket (nothing is sent before the
 //  first tick). Returns NULL on failure, with the reason in
-//  rumor_discovery_error: bad cfg (port, tcp_port, interval, endpoint, a
-//  MAC hook), socket or bind failure, no such interface, an interface
-//  zbeacon cannot use. A port already used by other loopback beacons is
-//  fine (SO_REUSEPORT). A node maps a NULL to RUMOR_ENET.
+//  rumor_discovery_error: bad cfg (port, tcp_port, interval, endpoint,
+//  keys, replay window; a beacon that with its MAC would exceed
+//  RUMOR_BEACON_MAX), socket or bind failure, no such interface, an
+//  interface zbeacon cannot use. A port already used by other loopback
+//  beacons is fine (SO_REUSEPORT). A node maps a NULL to RUMOR_ENET.
 rumor_discovery_t *rumor_discovery_new (const rumor_discovery_cfg_t *cfg);
 
-//  Why the last rumor_discovery_new of the calling thread failed ("" if it
-//  did not). Borrowed, valid until the next rumor_discovery_new in this
-//  thread.
+//  Why the last rumor_discovery_new (or rumor_discovery_set_keys) of the
+//  calling thread failed ("" if it did not). Borrowed, valid until the
+//  next of those calls in this thread.
 const char *rumor_discovery_error (void);
 
 //  Stop beaconing, close the socket or the zbeacon actor, free. Nullifies
@@ -231,6 +304,33 @@ int rumor_discovery_pollitem (rumor_discovery_t *self, zmq_pollitem_t *item);
 //  nothing to read (or OFF mode).
 int rumor_discovery_recv (rumor_discovery_t *self, int64_t now_ms,
                           rumor_heard_t *heard);
+
+//  Validate one datagram as recv does after reading it, without I/O (in
+//  any mode, OFF included): size bytes of data from source_address (the
+//  numeric sender address, "" or NULL if unknown: then a beacon without an
+//  advertised endpoint is refused as bad_endpoint). Only the first
+//  RUMOR_BEACON_MAX bytes are ever read: a larger size is refused as
+//  oversized (recv passes the datagram's real size). Counts it as heard,
+//  then as accepted or under one refusal reason, and updates the replay
+//  table. Returns 1 if accepted (heard filled in), 0 if refused.
+int rumor_discovery_accept (rumor_discovery_t *self, int64_t now_ms,
+                            const void *data, size_t size,
+                            const char *source_address, rumor_heard_t *heard);
+
+//  Replace the keys (n_keys x RUMOR_DISCOVERY_KEY_SIZE bytes, copied; the
+//  old ones are wiped): keys[0] signs from the next beacon on, any of them
+//  verifies. n_keys 0 = no secret (beacons go unsigned, signed ones are
+//  refused). The replay table is kept. Returns 0, or -1 (nothing changed)
+//  if n_keys is over RUMOR_DISCOVERY_KEYS_MAX or keys NULL with n_keys > 0,
+//  or if our beacon with a MAC would exceed RUMOR_BEACON_MAX (a very long
+//  advertised endpoint; new already refused that with keys in cfg). The
+//  reason is then in rumor_discovery_error.
+int rumor_discovery_set_keys (rumor_discovery_t *self, const uint8_t *keys,
+                              size_t n_keys);
+
+//  Our beacon stamped timestamp, exactly as tick would send it (signed
+//  with keys[0] if we have keys), as a new frame. For tests and fuzz seeds.
+zframe_t *rumor_discovery_beacon (rumor_discovery_t *self, uint64_t timestamp);
 
 //  When tick next has work (absolute ms, the clock of now_ms; before the
 //  first tick that is 0, i.e. now), or -1 in OFF mode.
@@ -261,7 +361,8 @@ const rumor_heard_t *rumor_discovery_last_heard (rumor_discovery_t *self);
 const char *rumor_discovery_address (rumor_discovery_t *self);
 
 //  A multi-line human report for rumor_why: mode, interface and address,
-//  port, interfaces czmq can beacon on, beacons sent, heard, accepted,
+//  port, interfaces czmq can beacon on, whether beacons are signed (and
+//  with how many keys; never the keys), beacons sent, heard, accepted,
 //  refused by reason, the last beacon accepted and the last refused, and
 //  hints. Returns a new string; the caller frees it.
 char *rumor_discovery_why (rumor_discovery_t *self);

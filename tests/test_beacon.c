@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sodium.h>
 #include "beacon.h"
 #include "prng.h"
 
@@ -298,7 +299,9 @@ s_inject (s_node_t *listener, int port, const void *data, size_t size)
 static const size_t s_outcomes [] = {
     S_FIELD (accepted), S_FIELD (oversized), S_FIELD (malformed),
     S_FIELD (other_version), S_FIELD (other_cluster), S_FIELD (own),
-    S_FIELD (id_conflict), S_FIELD (bad_port), S_FIELD (bad_time), S_FIELD (bad_endpoint)
+    S_FIELD (id_conflict), S_FIELD (bad_port), S_FIELD (bad_time),
+    S_FIELD (bad_endpoint), S_FIELD (unsigned_), S_FIELD (bad_mac),
+    S_FIELD (replayed)
 };
 #define S_OUTCOMES  (sizeof (s_outcomes) / sizeof (s_outcomes [0]))
 
@@ -308,6 +311,23 @@ s_field (const rumor_discovery_stats_t *stats, size_t offset)
     return *(const uint64_t *) ((const char *) stats + offset);
 }
 
+//  Assert that one datagram was read between before and after, and that
+//  exactly the outcome counter at offset moved, by one.
+static void
+s_assert_moved (const rumor_discovery_stats_t *before,
+                const rumor_discovery_stats_t *after, size_t offset)
+{
+    assert_int_equal (after->heard, before->heard + 1);
+    for (size_t i = 0; i < S_OUTCOMES; i++)
+        if (s_field (after, s_outcomes [i])
+        !=  s_field (before, s_outcomes [i])
+            + (s_outcomes [i] == offset? 1: 0))
+            fail_msg ("outcome counter %zu moved by %" PRId64 " (expected "
+                      "the one at %zu to move)", s_outcomes [i],
+                      (int64_t) (s_field (after, s_outcomes [i])
+                                 - s_field (before, s_outcomes [i])), offset);
+}
+
 //  Inject one datagram and assert that it was read once and that exactly
 //  the outcome counter at offset moved, by one.
 static void
@@ -315,13 +335,8 @@ s_expect (s_node_t *listener, int port, const void *data, size_t size,
           size_t offset)
 {
     rumor_discovery_stats_t before = s_inject (listener, port, data, size);
-    const rumor_discovery_stats_t *after =
-        rumor_discovery_stats (listener->discovery);
-    assert_int_equal (after->heard, before.heard + 1);
-    for (size_t i = 0; i < S_OUTCOMES; i++)
-        assert_int_equal (s_field (after, s_outcomes [i]),
-                          s_field (&before, s_outcomes [i])
-                          + (s_outcomes [i] == offset? 1: 0));
+    s_assert_moved (&before, rumor_discovery_stats (listener->discovery),
+                    offset);
 }
 
 //  Pack a bent beacon and expect it to land on the counter at offset.
@@ -809,7 +824,7 @@ test_export_names_every_counter (void **state)
     zhash_t *stats = zhash_new ();
     zhash_autofree (stats);
     rumor_discovery_export (alice->discovery, stats);
-    assert_int_equal (zhash_size (stats), 13);
+    assert_int_equal (zhash_size (stats), 16);
     assert_string_equal (zhash_lookup (stats, "beacon.sent"), "1");
     assert_string_equal (zhash_lookup (stats, "beacon.heard"), "0");
     assert_string_equal (zhash_lookup (stats, "beacon.other_cluster"), "0");
@@ -860,19 +875,6 @@ s_expect_refused (const rumor_discovery_cfg_t *cfg, const char *needle)
                   rumor_discovery_error (), needle);
 }
 
-//  A MAC hook, which new must refuse until MACs are implemented
-static int
-s_mac (void *arg, const uint8_t *data, size_t size, uint8_t *mac,
-       size_t *mac_size)
-{
-    (void) arg;
-    (void) data;
-    (void) size;
-    (void) mac;
-    *mac_size = 0;
-    return 0;
-}
-
 static void
 test_bad_config_is_refused (void **state)
 {
@@ -895,9 +897,6 @@ test_bad_config_is_refused (void **state)
     cfg.mode = (rumor_beacon_t) 7;
     s_expect_refused (&cfg, "mode");
     s_cfg (&cfg, port, 1);
-    cfg.mac = s_mac;
-    s_expect_refused (&cfg, "MAC");
-    s_cfg (&cfg, port, 1);
     cfg.endpoint = "udp://host:1";
     s_expect_refused (&cfg, "tcp://host:port");
     s_cfg (&cfg, port, 1);
@@ -908,6 +907,18 @@ test_bad_config_is_refused (void **state)
     cfg.mode = RUMOR_BEACON_LAN;
     cfg.iface = "";
     s_expect_refused (&cfg, "interface");
+    s_cfg (&cfg, port, 1);
+    cfg.replay_window_ms = RUMOR_DISCOVERY_REPLAY_WINDOW_MIN - 1;
+    s_expect_refused (&cfg, "replay window 999 ms");
+    uint8_t keys [(RUMOR_DISCOVERY_KEYS_MAX + 1) * RUMOR_DISCOVERY_KEY_SIZE];
+    memset (keys, 1, sizeof (keys));
+    s_cfg (&cfg, port, 1);
+    cfg.keys = keys;
+    cfg.n_keys = RUMOR_DISCOVERY_KEYS_MAX + 1;
+    s_expect_refused (&cfg, "9 keys, at most 8");
+    s_cfg (&cfg, port, 1);
+    cfg.n_keys = 1;
+    s_expect_refused (&cfg, "no key bytes");
 
     //  And a good one clears the error
     s_cfg (&cfg, port, 1);
@@ -946,6 +957,676 @@ test_lan_interface_zbeacon_cannot_use_fails (void **state)
     cfg.mode = RUMOR_BEACON_LAN;
     cfg.iface = "lo";
     s_expect_refused (&cfg, "no usable address on interface 'lo'");
+}
+
+
+//  --------------------------------------------------------------------------
+//  Signed beacons. Most of these run on an explicit clock: discoveries in
+//  OFF mode (no socket) make beacons (rumor_discovery_beacon) and judge
+//  them (rumor_discovery_accept); the loopback ones use real UDP.
+
+#define S_NOW           1750000000000LL     //  explicit clock, ms
+#define S_WINDOW        RUMOR_DISCOVERY_REPLAY_WINDOW_DFLT
+#define S_KEY           RUMOR_DISCOVERY_KEY_SIZE
+#define S_NO_KEYS       NULL, 0             //  s_offline: no secret
+
+//  First place of needle in data, or NULL (memmem is a GNU extension).
+static uint8_t *
+s_find (uint8_t *data, size_t size, const char *needle, size_t length)
+{
+    for (size_t i = 0; i + length <= size; i++)
+        if (memcmp (data + i, needle, length) == 0)
+            return data + i;
+    return NULL;
+}
+
+//  Test key number which, as secret.c would derive one (any 32 bytes do)
+static void
+s_key (uint8_t key [S_KEY], int which)
+{
+    char seed [32];
+    snprintf (seed, sizeof (seed), "test key %d", which);
+    assert_int_equal (crypto_generichash (key, S_KEY, (uint8_t *) seed,
+                                          strlen (seed), NULL, 0), 0);
+}
+
+//  Keys number which [0..n) into storage; returns storage.
+static uint8_t *
+s_keys (uint8_t storage [RUMOR_DISCOVERY_KEYS_MAX * S_KEY], const int *which,
+        size_t n)
+{
+    assert_true (n <= RUMOR_DISCOVERY_KEYS_MAX);
+    for (size_t i = 0; i < n; i++)
+        s_key (storage + i * S_KEY, which [i]);
+    return storage;
+}
+
+//  A cfg for node n with keys number which [0..n_keys); the key bytes live
+//  in storage.
+static void
+s_keyed_cfg (rumor_discovery_cfg_t *cfg, int port, uint64_t n,
+             uint8_t storage [RUMOR_DISCOVERY_KEYS_MAX * S_KEY],
+             const int *which, size_t n_keys)
+{
+    s_cfg (cfg, port, n);
+    cfg->keys = n_keys? s_keys (storage, which, n_keys): NULL;
+    cfg->n_keys = n_keys;
+}
+
+//  A discovery for node n that never touches the network (mode OFF), with
+//  keys number which [0..n_keys) and an advertised endpoint (or NULL).
+//  The key bytes are wiped after new: it must have copied them.
+static rumor_discovery_t *
+s_offline (uint64_t n, const int *which, size_t n_keys, const char *endpoint)
+{
+    rumor_discovery_cfg_t cfg;
+    uint8_t storage [RUMOR_DISCOVERY_KEYS_MAX * S_KEY];
+    s_keyed_cfg (&cfg, RUMOR_DISCOVERY_PORT_DFLT, n, storage, which, n_keys);
+    cfg.mode = RUMOR_BEACON_OFF;
+    cfg.endpoint = endpoint;
+    rumor_discovery_t *discovery = rumor_discovery_new (&cfg);
+    if (!discovery)
+        fail_msg ("rumor_discovery_new: %s", rumor_discovery_error ());
+    memset (storage, 0, sizeof (storage));
+    return discovery;
+}
+
+//  The same, in loopback mode on a free port (for its why report, which in
+//  OFF mode only says "off"); it never ticks, so it sends nothing.
+static rumor_discovery_t *
+s_silent (uint64_t n, const int *which, size_t n_keys)
+{
+    rumor_discovery_cfg_t cfg;
+    uint8_t storage [RUMOR_DISCOVERY_KEYS_MAX * S_KEY];
+    s_keyed_cfg (&cfg, s_free_port (), n, storage, which, n_keys);
+    rumor_discovery_t *discovery = rumor_discovery_new (&cfg);
+    if (!discovery)
+        fail_msg ("rumor_discovery_new: %s", rumor_discovery_error ());
+    memset (storage, 0, sizeof (storage));
+    return discovery;
+}
+
+//  Offer one datagram from 127.0.0.1 to listener at now_ms and assert that
+//  exactly the outcome counter at offset moved. Returns accept's verdict.
+static int
+s_offer (rumor_discovery_t *listener, int64_t now_ms, const void *data,
+         size_t size, size_t offset)
+{
+    rumor_discovery_stats_t before = *rumor_discovery_stats (listener);
+    rumor_heard_t heard;
+    int rc = rumor_discovery_accept (listener, now_ms, data, size,
+                                     "127.0.0.1", &heard);
+    s_assert_moved (&before, rumor_discovery_stats (listener), offset);
+    assert_int_equal (rc, offset == S_FIELD (accepted)? 1: 0);
+    return rc;
+}
+
+static void
+s_offer_frame (rumor_discovery_t *listener, int64_t now_ms, zframe_t *frame,
+               size_t offset)
+{
+    s_offer (listener, now_ms, zframe_data (frame), zframe_size (frame),
+             offset);
+}
+
+//  Offer sender's beacon stamped timestamp to listener at now_ms.
+static void
+s_offer_beacon (rumor_discovery_t *listener, int64_t now_ms,
+                rumor_discovery_t *sender, int64_t timestamp, size_t offset)
+{
+    zframe_t *frame = rumor_discovery_beacon (sender, (uint64_t) timestamp);
+    s_offer_frame (listener, now_ms, frame, offset);
+    zframe_destroy (&frame);
+}
+
+//  Sign a beacon as beacon.h specifies it, independently of beacon.c: the
+//  beacon packed without mac, then field 8 (0x42, length 32) holding the
+//  keyed BLAKE2b-256 of those bytes under key number which. Returns the
+//  size.
+static size_t
+s_sign_raw (const Rumor__Beacon *beacon, int which, uint8_t *buffer,
+            size_t max)
+{
+    Rumor__Beacon copy = *beacon;
+    copy.mac.len = 0;
+    copy.mac.data = NULL;
+    size_t size = s_pack_raw (&copy, buffer, max - 34);
+    uint8_t key [S_KEY];
+    s_key (key, which);
+    buffer [size] = 0x42;
+    buffer [size + 1] = RUMOR_DISCOVERY_MAC_SIZE;
+    assert_int_equal (crypto_generichash (buffer + size + 2,
+                                          RUMOR_DISCOVERY_MAC_SIZE, buffer,
+                                          size, key, S_KEY), 0);
+    return size + 34;
+}
+
+//  Done when the two nodes with key 1 (0, 1) heard each other and refused
+//  the one with key 2 (2) as bad_mac and the one without keys (3) as
+//  unsigned; node 2 refused both kinds too; node 3 refused signed beacons.
+static bool
+s_secured_apart (s_node_t **nodes, size_t n, void *arg)
+{
+    (void) arg;
+    (void) n;
+    if (!s_all_heard (nodes, 2, NULL))
+        return false;
+    for (size_t i = 0; i < 3; i++) {
+        const rumor_discovery_stats_t *stats =
+            rumor_discovery_stats (nodes [i]->discovery);
+        if (stats->bad_mac == 0 || stats->unsigned_ == 0 || stats->own == 0)
+            return false;
+    }
+    const rumor_discovery_stats_t *stats =
+        rumor_discovery_stats (nodes [3]->discovery);
+    return stats->bad_mac > 0 && stats->own > 0;
+}
+
+//  Over real sockets: the same key finds each other; another key, or none,
+//  is refused both ways, each under its own counter.
+static void
+test_signed_beacons_over_loopback (void **state)
+{
+    (void) state;
+    int port = s_free_port ();
+    rumor_discovery_cfg_t cfg;
+    uint8_t storage [RUMOR_DISCOVERY_KEYS_MAX * S_KEY];
+    int one [] = { 1 }, two [] = { 2 };
+    s_keyed_cfg (&cfg, port, 1, storage, one, 1);
+    s_node_t *alice = s_node_new (&cfg);
+    s_keyed_cfg (&cfg, port, 2, storage, one, 1);
+    s_node_t *bob = s_node_new (&cfg);
+    s_keyed_cfg (&cfg, port, 3, storage, two, 1);
+    s_node_t *carol = s_node_new (&cfg);
+    s_node_t *dave = s_loopback_node (port, 4);
+    s_node_t *nodes [] = { alice, bob, carol, dave };
+    assert_true (s_pump (nodes, 4, true, S_WAIT, s_secured_apart, NULL));
+    assert_int_equal (alice->heard_count, 1);
+    assert_int_equal (bob->heard_count, 1);
+    assert_int_equal (carol->heard_count, 0);
+    assert_int_equal (dave->heard_count, 0);
+    assert_string_equal (s_heard (alice, 2)->endpoint, "tcp://127.0.0.1:7002");
+    //  Nothing legitimate was taken for a replay or a bad clock
+    for (size_t i = 0; i < 4; i++) {
+        const rumor_discovery_stats_t *stats =
+            rumor_discovery_stats (nodes [i]->discovery);
+        assert_int_equal (stats->replayed, 0);
+        assert_int_equal (stats->bad_time, 0);
+        assert_int_equal (stats->send_failed, 0);
+    }
+    //  Dave, without keys, took nothing for unsigned
+    assert_int_equal (rumor_discovery_stats (dave->discovery)->unsigned_, 0);
+    for (size_t i = 0; i < 4; i++)
+        s_node_destroy (&nodes [i]);
+}
+
+//  The wire form is exactly what beacon.h says, and protobuf-c reads it.
+static void
+test_signed_beacon_wire_format (void **state)
+{
+    (void) state;
+    int one [] = { 1 };
+    rumor_discovery_t *sender = s_offline (2, one, 1, NULL);
+    rumor_discovery_t *plain = s_offline (2, S_NO_KEYS, NULL);
+    zframe_t *frame = rumor_discovery_beacon (sender, (uint64_t) S_NOW);
+    zframe_t *unsigned_frame = rumor_discovery_beacon (plain, (uint64_t) S_NOW);
+    assert_int_equal (zframe_size (frame), zframe_size (unsigned_frame) + 34);
+    assert_memory_equal (zframe_data (frame), zframe_data (unsigned_frame),
+                         zframe_size (unsigned_frame));
+
+    //  An independent signer makes the same bytes
+    Rumor__Beacon beacon;
+    rumor_id_t id;
+    s_beacon (&beacon, &id, 2);
+    beacon.timestamp = (uint64_t) S_NOW;
+    uint8_t buffer [RUMOR_BEACON_MAX];
+    size_t size = s_sign_raw (&beacon, 1, buffer, sizeof (buffer));
+    assert_int_equal (size, zframe_size (frame));
+    assert_memory_equal (buffer, zframe_data (frame), size);
+
+    //  It unpacks with its MAC in the mac field, which protobuf-c packs
+    //  last: packing that beacon again gives the same bytes
+    Rumor__Beacon *decoded = rumor__beacon__unpack (NULL, size, buffer);
+    assert_non_null (decoded);
+    assert_int_equal (decoded->mac.len, RUMOR_DISCOVERY_MAC_SIZE);
+    assert_memory_equal (decoded->mac.data, buffer + size - 32, 32);
+    uint8_t again [RUMOR_BEACON_MAX];
+    assert_int_equal (rumor__beacon__pack (decoded, again), size);
+    assert_memory_equal (again, buffer, size);
+    rumor__beacon__free_unpacked (decoded, NULL);
+    zframe_destroy (&frame);
+    zframe_destroy (&unsigned_frame);
+    rumor_discovery_destroy (&sender);
+    rumor_discovery_destroy (&plain);
+}
+
+//  Every way a signed beacon can be wrong is refused under its counter.
+static void
+test_signed_beacon_refusals (void **state)
+{
+    (void) state;
+    int one [] = { 1 }, two [] = { 2 };
+    rumor_discovery_t *listener = s_offline (1, one, 1, NULL);
+    rumor_discovery_t *sender = s_offline (2, one, 1, "tcp://10.0.0.2:9000");
+    rumor_discovery_t *stranger = s_offline (3, two, 1, NULL);
+    rumor_discovery_t *plain = s_offline (4, S_NO_KEYS, NULL);
+
+    //  Accepted, once: the same datagram again, or an older or equal
+    //  timestamp of the same sender, is a replay
+    zframe_t *frame = rumor_discovery_beacon (sender, (uint64_t) S_NOW);
+    s_offer_frame (listener, S_NOW, frame, S_FIELD (accepted));
+    const rumor_heard_t *heard = rumor_discovery_last_heard (listener);
+    assert_string_equal (heard->endpoint, "tcp://10.0.0.2:9000");
+    assert_int_equal (heard->timestamp, S_NOW);
+    s_offer_frame (listener, S_NOW, frame, S_FIELD (replayed));
+    s_offer_frame (listener, S_NOW + 5000, frame, S_FIELD (replayed));
+    zframe_destroy (&frame);
+    s_offer_beacon (listener, S_NOW, sender, S_NOW - 1, S_FIELD (replayed));
+    s_offer_beacon (listener, S_NOW, sender, S_NOW, S_FIELD (replayed));
+    s_offer_beacon (listener, S_NOW, sender, S_NOW + 1, S_FIELD (accepted));
+
+    //  Another key; no key
+    s_offer_beacon (listener, S_NOW, stranger, S_NOW, S_FIELD (bad_mac));
+    s_offer_beacon (listener, S_NOW, plain, S_NOW, S_FIELD (unsigned_));
+
+    //  Tampered: the endpoint's host 10.0.0.2 made 10.0.0.3 (still a valid
+    //  endpoint), then every byte in turn: never accepted
+    frame = rumor_discovery_beacon (sender, (uint64_t) S_NOW + 2);
+    uint8_t *data = zframe_data (frame);
+    size_t size = zframe_size (frame);
+    uint8_t *host = s_find (data, size, "10.0.0.2", 8);
+    assert_non_null (host);
+    host [7] = '3';
+    s_offer (listener, S_NOW, data, size, S_FIELD (bad_mac));
+    host [7] = '2';
+    uint64_t accepted = rumor_discovery_stats (listener)->accepted;
+    rumor_heard_t ignored;
+    for (size_t i = 0; i < size; i++) {
+        data [i] ^= 0x01;
+        assert_int_equal (rumor_discovery_accept (listener, S_NOW, data, size,
+                                                  "127.0.0.1", &ignored), 0);
+        data [i] ^= 0x01;
+    }
+    assert_int_equal (rumor_discovery_stats (listener)->accepted, accepted);
+    //  ... and the untouched datagram is fine: the flips were what failed
+    s_offer_frame (listener, S_NOW, frame, S_FIELD (accepted));
+    zframe_destroy (&frame);
+
+    //  The MAC stripped: an unsigned beacon. A 31-byte MAC; a field after
+    //  the MAC (so it does not end the datagram): bad MACs
+    frame = rumor_discovery_beacon (sender, (uint64_t) S_NOW + 3);
+    data = zframe_data (frame);
+    size = zframe_size (frame);
+    s_offer (listener, S_NOW, data, size - 34, S_FIELD (unsigned_));
+    uint8_t bent [RUMOR_BEACON_MAX];
+    memcpy (bent, data, size - 1);
+    bent [size - 33] = 31;
+    s_offer (listener, S_NOW, bent, size - 1, S_FIELD (bad_mac));
+    memcpy (bent, data, size);
+    bent [size] = 0x48;             //  field 9, varint 1
+    bent [size + 1] = 0x01;
+    s_offer (listener, S_NOW, bent, size + 2, S_FIELD (bad_mac));
+    //  Right MAC in the last 34 bytes, but they are not the mac field: a
+    //  key holder's datagram U + mac field (junk) + field 15 whose content
+    //  is 0x42 0x20 MAC (U + mac field + field 15 header)
+    size_t unsigned_size = size - 34;
+    memcpy (bent, data, unsigned_size);
+    size_t at = unsigned_size;
+    bent [at++] = 0x42;
+    bent [at++] = 32;
+    memset (bent + at, 0x77, 32);
+    at += 32;
+    bent [at++] = (15 << 3) | 2;
+    bent [at++] = 34;
+    bent [at++] = 0x42;
+    bent [at++] = 32;
+    uint8_t key [S_KEY];
+    s_key (key, 1);
+    crypto_generichash (bent + at, 32, bent, at - 2, key, S_KEY);
+    at += 32;
+    s_offer (listener, S_NOW, bent, at, S_FIELD (bad_mac));
+    s_offer_frame (listener, S_NOW, frame, S_FIELD (accepted));
+    zframe_destroy (&frame);
+
+    //  Timestamps beyond the replay window, either way, are refused though
+    //  well within max_skew_ms; at the window's edge they pass
+    s_offer_beacon (listener, S_NOW + 4 + S_WINDOW + 1, sender, S_NOW + 4,
+                    S_FIELD (bad_time));
+    s_offer_beacon (listener, S_NOW + 5, sender, S_NOW + 5 + S_WINDOW + 1,
+                    S_FIELD (bad_time));
+    s_offer_beacon (listener, S_NOW + 6 + S_WINDOW, sender, S_NOW + 6,
+                    S_FIELD (accepted));
+
+    //  Our own beacon; our id at another generation, with our key
+    s_offer_beacon (listener, S_NOW, listener, S_NOW, S_FIELD (own));
+    rumor_discovery_cfg_t cfg;
+    uint8_t storage [RUMOR_DISCOVERY_KEYS_MAX * S_KEY];
+    s_keyed_cfg (&cfg, RUMOR_DISCOVERY_PORT_DFLT, 1, storage, one, 1);
+    cfg.mode = RUMOR_BEACON_OFF;
+    cfg.generation++;
+    rumor_discovery_t *twin = rumor_discovery_new (&cfg);
+    assert_non_null (twin);
+    s_offer_beacon (listener, S_NOW, twin, S_NOW, S_FIELD (id_conflict));
+    //  A forged id conflict (another key) is only a bad MAC
+    assert_int_equal (rumor_discovery_set_keys (twin, s_keys (storage, two, 1),
+                                                1), 0);
+    s_offer_beacon (listener, S_NOW, twin, S_NOW, S_FIELD (bad_mac));
+
+    //  A node without keys refuses signed beacons, and does no replay
+    //  defence (anyone could forge an unsigned beacon anyway)
+    rumor_discovery_t *open = s_offline (5, S_NO_KEYS, NULL);
+    s_offer_beacon (open, S_NOW, sender, S_NOW + 10, S_FIELD (bad_mac));
+    frame = rumor_discovery_beacon (plain, (uint64_t) S_NOW);
+    s_offer_frame (open, S_NOW, frame, S_FIELD (accepted));
+    s_offer_frame (open, S_NOW, frame, S_FIELD (accepted));
+    zframe_destroy (&frame);
+    //  heard = accepted + refused, on both
+    const rumor_discovery_stats_t *stats = rumor_discovery_stats (listener);
+    assert_int_equal (stats->heard,
+                      stats->accepted + rumor_discovery_refused (stats));
+    stats = rumor_discovery_stats (open);
+    assert_int_equal (stats->heard,
+                      stats->accepted + rumor_discovery_refused (stats));
+
+    rumor_discovery_destroy (&twin);
+    rumor_discovery_destroy (&open);
+    rumor_discovery_destroy (&listener);
+    rumor_discovery_destroy (&sender);
+    rumor_discovery_destroy (&stranger);
+    rumor_discovery_destroy (&plain);
+}
+
+//  A datagram captured off the loopback broadcast and sent again is
+//  refused: at once as replayed, later as stale.
+static void
+test_captured_beacon_replay_is_refused (void **state)
+{
+    (void) state;
+    int port = s_free_port ();
+    rumor_discovery_cfg_t cfg;
+    uint8_t storage [RUMOR_DISCOVERY_KEYS_MAX * S_KEY];
+    int one [] = { 1 };
+    s_keyed_cfg (&cfg, port, 1, storage, one, 1);
+    s_node_t *listener = s_node_new (&cfg);
+    s_keyed_cfg (&cfg, port, 2, storage, one, 1);
+    s_node_t *sender = s_node_new (&cfg);
+
+    //  The eavesdropper: a socket bound like the beacons (same address and
+    //  port, SO_REUSEPORT), which hears every beacon of the host
+    int spy = socket (AF_INET, SOCK_DGRAM, 0);
+    assert_true (spy >= 0);
+    int on = 1;
+    assert_int_equal (setsockopt (spy, SOL_SOCKET, SO_REUSEADDR, &on,
+                                  sizeof (on)), 0);
+    assert_int_equal (setsockopt (spy, SOL_SOCKET, SO_REUSEPORT, &on,
+                                  sizeof (on)), 0);
+    struct sockaddr_in group = { .sin_family = AF_INET,
+                                 .sin_port = htons ((uint16_t) port) };
+    inet_pton (AF_INET, "127.255.255.255", &group.sin_addr);
+    assert_int_equal (bind (spy, (struct sockaddr *) &group, sizeof (group)),
+                      0);
+
+    //  One beacon: the listener accepts it, the spy captures it
+    int64_t sent_ms = s_now ();
+    rumor_discovery_tick (sender->discovery, sent_ms);
+    uint64_t enough = 1;
+    assert_true (s_pump (&listener, 1, false, S_WAIT, s_read_enough,
+                         &enough));
+    assert_int_equal (rumor_discovery_stats (listener->discovery)->accepted, 1);
+    struct pollfd item = { .fd = spy, .events = POLLIN };
+    assert_int_equal (poll (&item, 1, S_WAIT), 1);
+    uint8_t captured [RUMOR_BEACON_MAX + 1];
+    ssize_t size = recv (spy, captured, sizeof (captured), MSG_DONTWAIT);
+    assert_true (size > 34 && size <= RUMOR_BEACON_MAX);
+    close (spy);
+
+    //  Sent again at once: replayed; much later: stale
+    s_expect (listener, port, captured, (size_t) size, S_FIELD (replayed));
+    s_offer (listener->discovery, sent_ms + S_WINDOW + 1000, captured,
+             (size_t) size, S_FIELD (bad_time));
+    //  While the sender's next beacon is welcome
+    rumor_discovery_tick (sender->discovery, sent_ms + S_INTERVAL);
+    enough = rumor_discovery_stats (listener->discovery)->heard + 1;
+    assert_true (s_pump (&listener, 1, false, S_WAIT, s_read_enough,
+                         &enough));
+    assert_int_equal (rumor_discovery_stats (listener->discovery)->accepted, 2);
+    s_node_destroy (&listener);
+    s_node_destroy (&sender);
+}
+
+//  Rotation: a node with keys [K2, K1] hears both K1 and K2 signers; once
+//  K1 is removed, K1-signed beacons are refused.
+static void
+test_key_rotation (void **state)
+{
+    (void) state;
+    int one [] = { 1 }, two [] = { 2 }, both [] = { 2, 1 };
+    uint8_t storage [RUMOR_DISCOVERY_KEYS_MAX * S_KEY];
+    rumor_discovery_t *listener = s_silent (1, both, 2);
+    rumor_discovery_t *old = s_offline (2, one, 1, NULL);
+    rumor_discovery_t *new = s_offline (3, two, 1, NULL);
+    s_offer_beacon (listener, S_NOW, old, S_NOW, S_FIELD (accepted));
+    s_offer_beacon (listener, S_NOW, new, S_NOW, S_FIELD (accepted));
+    char *why = rumor_discovery_why (listener);
+    assert_non_null (strstr (why, "2 keys"));
+    zstr_free (&why);
+
+    //  K1 removed
+    assert_int_equal (rumor_discovery_set_keys (listener,
+                                                s_keys (storage, two, 1), 1), 0);
+    memset (storage, 0, sizeof (storage));
+    s_offer_beacon (listener, S_NOW, old, S_NOW + 1, S_FIELD (bad_mac));
+    s_offer_beacon (listener, S_NOW, new, S_NOW + 1, S_FIELD (accepted));
+    //  The replay table survives a key change
+    s_offer_beacon (listener, S_NOW, new, S_NOW, S_FIELD (replayed));
+    //  The old signer moves to K2 (still verifying K1): heard again
+    assert_int_equal (rumor_discovery_set_keys (old,
+                                                s_keys (storage, both, 2), 2), 0);
+    s_offer_beacon (listener, S_NOW, old, S_NOW + 2, S_FIELD (accepted));
+
+    //  Too many keys, or none given: refused, nothing changes
+    uint8_t many [(RUMOR_DISCOVERY_KEYS_MAX + 1) * S_KEY];
+    memset (many, 7, sizeof (many));
+    assert_int_equal (rumor_discovery_set_keys (listener, many,
+                                                RUMOR_DISCOVERY_KEYS_MAX + 1),
+                      -1);
+    assert_non_null (strstr (rumor_discovery_error (), "at most 8"));
+    assert_int_equal (rumor_discovery_set_keys (listener, NULL, 1), -1);
+    s_offer_beacon (listener, S_NOW, new, S_NOW + 3, S_FIELD (accepted));
+    //  Eight keys are fine, the last one verifies
+    int eight [] = { 10, 11, 12, 13, 14, 15, 16, 2 };
+    assert_int_equal (rumor_discovery_set_keys (listener,
+                                                s_keys (storage, eight, 8), 8),
+                      0);
+    s_offer_beacon (listener, S_NOW, new, S_NOW + 4, S_FIELD (accepted));
+    //  No keys: signed beacons are refused, unsigned ones heard
+    assert_int_equal (rumor_discovery_set_keys (listener, NULL, 0), 0);
+    s_offer_beacon (listener, S_NOW, new, S_NOW + 5, S_FIELD (bad_mac));
+    rumor_discovery_t *plain = s_offline (4, S_NO_KEYS, NULL);
+    s_offer_beacon (listener, S_NOW, plain, S_NOW, S_FIELD (accepted));
+    rumor_discovery_destroy (&plain);
+    rumor_discovery_destroy (&listener);
+    rumor_discovery_destroy (&old);
+    rumor_discovery_destroy (&new);
+}
+
+//  The worst case still fits zbeacon's 255 bytes: the largest id fields
+//  and timestamp, and the longest endpoint new accepts with a secret.
+static void
+test_signed_beacon_size_worst_case (void **state)
+{
+    (void) state;
+    int one [] = { 1 };
+    uint8_t storage [RUMOR_DISCOVERY_KEYS_MAX * S_KEY];
+    rumor_discovery_t *listener = s_offline (1, one, 1, NULL);
+    rumor_discovery_cfg_t cfg;
+    char endpoint [RUMOR_NAME_MAX + 1];
+    size_t longest = 0;
+    rumor_discovery_t *largest = NULL;
+    //  tcp://hhh...h:65535, one more h each round, until new refuses it
+    for (size_t host = 1; host < 250; host++) {
+        s_keyed_cfg (&cfg, RUMOR_DISCOVERY_PORT_DFLT, 2, storage, one, 1);
+        cfg.mode = RUMOR_BEACON_OFF;
+        cfg.generation = UINT64_MAX;
+        cfg.tcp_port = RUMOR_PORT_MAX;
+        snprintf (endpoint, sizeof (endpoint), "tcp://%0*d:65535", (int) host,
+                  0);
+        cfg.endpoint = endpoint;
+        rumor_discovery_t *discovery = rumor_discovery_new (&cfg);
+        if (!discovery) {
+            assert_non_null (strstr (rumor_discovery_error (),
+                                     "larger than 255 bytes with its MAC"));
+            //  Without keys that endpoint still fits, but keys cannot be
+            //  added: set_keys refuses, and beacons stay unsigned
+            cfg.keys = NULL;
+            cfg.n_keys = 0;
+            discovery = rumor_discovery_new (&cfg);
+            assert_non_null (discovery);
+            assert_int_equal (rumor_discovery_set_keys (
+                discovery, s_keys (storage, one, 1), 1), -1);
+            assert_non_null (strstr (rumor_discovery_error (), "with its MAC"));
+            zframe_t *frame = rumor_discovery_beacon (discovery, 1);
+            Rumor__Beacon *beacon = rumor__beacon__unpack (
+                NULL, zframe_size (frame), zframe_data (frame));
+            assert_non_null (beacon);
+            assert_int_equal (beacon->mac.len, 0);
+            rumor__beacon__free_unpacked (beacon, NULL);
+            zframe_destroy (&frame);
+            rumor_discovery_destroy (&discovery);
+            break;
+        }
+        rumor_discovery_destroy (&largest);
+        largest = discovery;
+        longest = strlen (endpoint);
+    }
+    assert_non_null (largest);
+    //  The largest is exactly the cap: the check is not too strict either
+    zframe_t *frame = rumor_discovery_beacon (largest, UINT64_MAX);
+    assert_int_equal (zframe_size (frame), RUMOR_BEACON_MAX);
+    zframe_destroy (&frame);
+    printf ("      longest advertised endpoint with a secret: %zu bytes\n",
+            longest);
+    //  And it is heard
+    s_offer_beacon (listener, S_NOW, largest, S_NOW, S_FIELD (accepted));
+    assert_int_equal (strlen (rumor_discovery_last_heard (listener)->endpoint),
+                      longest);
+    rumor_discovery_destroy (&largest);
+    rumor_discovery_destroy (&listener);
+}
+
+//  The replay table holds RUMOR_DISCOVERY_SENDERS_MAX ids and forgets the
+//  least recently heard one first.
+static void
+test_replay_table_evicts_least_recently_heard (void **state)
+{
+    (void) state;
+    int one [] = { 1 };
+    rumor_discovery_t *listener = s_silent (1, one, 1);
+    uint64_t first = 10;            //  ids first .. first + max
+    uint64_t max = RUMOR_DISCOVERY_SENDERS_MAX;
+    Rumor__Beacon beacon;
+    rumor_id_t id;
+    uint8_t buffer [RUMOR_BEACON_MAX];
+    for (uint64_t n = first; n < first + max; n++) {
+        s_beacon (&beacon, &id, n);
+        beacon.timestamp = (uint64_t) S_NOW;
+        size_t size = s_sign_raw (&beacon, 1, buffer, sizeof (buffer));
+        rumor_heard_t heard;
+        assert_int_equal (rumor_discovery_accept (listener, S_NOW, buffer,
+                                                  size, "127.0.0.1", &heard),
+                          1);
+    }
+    //  Refresh the first id; then one id more evicts the second
+    s_beacon (&beacon, &id, first);
+    beacon.timestamp = (uint64_t) S_NOW + 1;
+    s_offer (listener, S_NOW, buffer,
+             s_sign_raw (&beacon, 1, buffer, sizeof (buffer)),
+             S_FIELD (accepted));
+    s_beacon (&beacon, &id, first + max);
+    beacon.timestamp = (uint64_t) S_NOW;
+    s_offer (listener, S_NOW, buffer,
+             s_sign_raw (&beacon, 1, buffer, sizeof (buffer)),
+             S_FIELD (accepted));
+    char *why = rumor_discovery_why (listener);
+    assert_non_null (strstr (why, "4096 senders tracked"));
+    zstr_free (&why);
+    //  Replays: the refreshed first id and the third are remembered; the
+    //  evicted second is not (inside the window it gets through: the bound
+    //  beacon.h explains)
+    s_beacon (&beacon, &id, first);
+    beacon.timestamp = (uint64_t) S_NOW + 1;
+    s_offer (listener, S_NOW, buffer,
+             s_sign_raw (&beacon, 1, buffer, sizeof (buffer)),
+             S_FIELD (replayed));
+    s_beacon (&beacon, &id, first + 2);
+    beacon.timestamp = (uint64_t) S_NOW;
+    s_offer (listener, S_NOW, buffer,
+             s_sign_raw (&beacon, 1, buffer, sizeof (buffer)),
+             S_FIELD (replayed));
+    s_beacon (&beacon, &id, first + 1);
+    beacon.timestamp = (uint64_t) S_NOW;
+    s_offer (listener, S_NOW, buffer,
+             s_sign_raw (&beacon, 1, buffer, sizeof (buffer)),
+             S_FIELD (accepted));
+    rumor_discovery_destroy (&listener);
+}
+
+//  The why report and the counters tell what happened, never the keys.
+static void
+test_signed_why_and_export (void **state)
+{
+    (void) state;
+    int one [] = { 1 }, two [] = { 2 };
+    rumor_discovery_t *listener = s_silent (1, one, 1);
+    rumor_discovery_t *sender = s_offline (2, one, 1, NULL);
+    rumor_discovery_t *stranger = s_offline (3, two, 1, NULL);
+    rumor_discovery_t *plain = s_silent (4, S_NO_KEYS);
+    s_offer_beacon (listener, S_NOW, sender, S_NOW, S_FIELD (accepted));
+    s_offer_beacon (listener, S_NOW, sender, S_NOW, S_FIELD (replayed));
+    s_offer_beacon (listener, S_NOW, stranger, S_NOW, S_FIELD (bad_mac));
+    s_offer_beacon (listener, S_NOW, plain, S_NOW, S_FIELD (unsigned_));
+    s_offer_beacon (listener, S_NOW, sender, S_NOW - S_WINDOW - 1,
+                    S_FIELD (bad_time));
+
+    char *why = rumor_discovery_why (listener);
+    assert_non_null (strstr (why, "beacons signed"));
+    assert_non_null (strstr (why, "1 key "));
+    assert_non_null (strstr (why, "unsigned 1 bad_mac 1 replayed 1"));
+    assert_non_null (strstr (why, "runs without the secret"));
+    assert_non_null (strstr (why, "another secret"));
+    assert_non_null (strstr (why, "replayed"));
+    assert_non_null (strstr (why, "replay window"));
+    assert_non_null (strstr (why, "last refused: bad_time"));
+    //  No key in it, in hex or raw
+    uint8_t key [S_KEY];
+    s_key (key, 1);
+    char hex [2 * S_KEY + 1];
+    sodium_bin2hex (hex, sizeof (hex), key, 8);
+    assert_null (strstr (why, hex));
+    assert_null (s_find ((uint8_t *) why, strlen (why), (char *) key, 8));
+    zstr_free (&why);
+
+    zhash_t *stats = zhash_new ();
+    zhash_autofree (stats);
+    rumor_discovery_export (listener, stats);
+    assert_string_equal (zhash_lookup (stats, "beacon.unsigned"), "1");
+    assert_string_equal (zhash_lookup (stats, "beacon.bad_mac"), "1");
+    assert_string_equal (zhash_lookup (stats, "beacon.replayed"), "1");
+    assert_string_equal (zhash_lookup (stats, "beacon.bad_time"), "1");
+    assert_string_equal (zhash_lookup (stats, "beacon.accepted"), "1");
+    zhash_destroy (&stats);
+
+    //  A node without a secret, hearing signed beacons, is told why
+    s_offer_beacon (plain, S_NOW, sender, S_NOW + 1, S_FIELD (bad_mac));
+    why = rumor_discovery_why (plain);
+    assert_non_null (strstr (why, "beacons unsigned (no secret)"));
+    assert_non_null (strstr (why, "this one has none"));
+    assert_null (strstr (why, "another secret"));
+    zstr_free (&why);
+    rumor_discovery_destroy (&listener);
+    rumor_discovery_destroy (&sender);
+    rumor_discovery_destroy (&stranger);
+    rumor_discovery_destroy (&plain);
 }
 
 
@@ -1195,6 +1876,14 @@ main (int argc, char *argv [])
         cmocka_unit_test (test_bad_config_is_refused),
         cmocka_unit_test (test_lan_nonexistent_interface_fails),
         cmocka_unit_test (test_lan_interface_zbeacon_cannot_use_fails),
+        cmocka_unit_test (test_signed_beacons_over_loopback),
+        cmocka_unit_test (test_signed_beacon_wire_format),
+        cmocka_unit_test (test_signed_beacon_refusals),
+        cmocka_unit_test (test_captured_beacon_replay_is_refused),
+        cmocka_unit_test (test_key_rotation),
+        cmocka_unit_test (test_signed_beacon_size_worst_case),
+        cmocka_unit_test (test_replay_table_evicts_least_recently_heard),
+        cmocka_unit_test (test_signed_why_and_export),
         cmocka_unit_test (test_loopback_beacons_cross_processes),
         cmocka_unit_test (test_lan_beacons_cross_namespaces),
     };
