@@ -74,6 +74,7 @@
 #define RUMOR_ACTORS_H_INCLUDED
 
 #include "shell.h"
+#include "rumor_limits.h"
 
 //  Timing profiles, the values of rumor_profile_t (rumor.h). Each actor
 //  file applies the profile to its own core's defaults, with the why.
@@ -93,6 +94,8 @@ typedef struct {
     const char *const *tags;        //  our tags, "key=value" (copied)
     size_t n_tags;                  //  number of tags
     int profile;                    //  RUMOR_ACTOR_PROFILE_*
+    const rumor_limits_t *limits;   //  user-facing limits (rumor_limits.h); NULL
+                                    //  or a zero field = the default
 } rumor_actor_cfg_t;
 
 //  Start an actor: build its core from the profile's configuration and run

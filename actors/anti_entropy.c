@@ -63,6 +63,7 @@ typedef struct {
     uint64_t generation;            //  generation we hold
     uint64_t max_version;           //  we hold everything up to this
     zhashx_t *entries;              //  key -> s_entry_t
+    size_t value_bytes;             //  bytes of the values in entries
     uint64_t *pending;              //  versions seen above max, sorted
     size_t n_pending;               //  versions in pending
     size_t max_pending;             //  room in pending
@@ -154,6 +155,10 @@ rumor_anti_entropy_cfg_defaults (rumor_anti_entropy_cfg_t *cfg)
     cfg->max_keys = 10000;
     //  The wire limit of a value (RUMOR_VALUE_MAX).
     cfg->max_value = RUMOR_VALUE_MAX;
+    //  4 MiB of values per origin (max-value-bytes, framework/rumor_limits.h):
+    //  64 maximal values, or 10,000 keys of 400 bytes. max_keys alone
+    //  would let one node make every other hold 10,000 x 64 KiB = 640 MiB.
+    cfg->max_value_bytes = 4 * 1024 * 1024;
     //  A tombstone must outlive the longest time a live peer can lag (a
     //  partition, a paused process): a peer that catches up after we
     //  collected it never hears of the delete and keeps the old value. Kept
@@ -183,6 +188,7 @@ s_cfg_valid (const rumor_anti_entropy_cfg_t *cfg)
         && cfg->mtu_budget <= RUMOR_FRAME_MAX / 2
         && cfg->max_keys > 0
         && cfg->max_value <= RUMOR_VALUE_MAX
+        && cfg->max_value_bytes > 0
         && cfg->tombstone_ttl_ms > 0
         && cfg->departed_ttl_ms > 0
         && cfg->future_tolerance_ms >= 0;
@@ -352,6 +358,7 @@ s_origin_clear (rumor_anti_entropy_t *self, s_origin_t *origin)
         if (s_live (&entry->entry, self->now))
             s_tell (self, &entry->entry, "delete", true);
     zhashx_purge (origin->entries);
+    origin->value_bytes = 0;
     origin->n_pending = 0;
     origin->max_version = 0;
 }
@@ -902,8 +909,21 @@ s_store (rumor_anti_entropy_t *self, s_origin_t *origin, s_entry_t *old,
         s_tell (self, in, in->deleted? "delete": "expire", in->deleted);
     //  One that arrives expired was never live here: no expire to tell
     entry->expire_told = s_expired (in, self->now);
+    origin->value_bytes += in->value.len - (old? old->entry.value.len: 0);
     zhashx_update (origin->entries, entry->key, entry);
     s_schedule_entry (self, entry);
+}
+
+//  True if origin can hold a value of size bytes in place of old (NULL if
+//  new) without going over max_value_bytes. A tombstone always fits, so a
+//  member at the limit can still delete.
+static bool
+s_bytes_fit (rumor_anti_entropy_t *self, s_origin_t *origin,
+             const s_entry_t *old, size_t size)
+{
+    size_t held = origin->value_bytes - (old? old->entry.value.len: 0);
+    return size <= self->cfg.max_value_bytes
+        && held <= self->cfg.max_value_bytes - size;
 }
 
 //  Apply one remote entry. Sets *origin_p to its origin when not refused.
@@ -936,6 +956,10 @@ s_apply (rumor_anti_entropy_t *self, const Rumor__KvEntry *in,
     }
     if (!old && zhashx_size (origin->entries) >= self->cfg.max_keys) {
         self->stats.full++;
+        return S_REFUSED;
+    }
+    if (!s_bytes_fit (self, origin, old, in->value.len)) {
+        self->stats.value_bytes_full++;
         return S_REFUSED;
     }
     s_store (self, origin, old, in);
@@ -1020,6 +1044,8 @@ s_write (rumor_anti_entropy_t *self, const char *key, const void *value,
     in.expires_at = expires_at;
     in.deleted = deleted;
     s_entry_t *entry = s_entry_new (&in, self->now);
+    s_entry_t *old = (s_entry_t *) zhashx_lookup (self->mine->entries, key);
+    self->mine->value_bytes += size - (old? old->entry.value.len: 0);
     zhashx_update (self->mine->entries, entry->key, entry);
     self->mine->max_version = self->version;
     if (extra)
@@ -1041,9 +1067,15 @@ rumor_anti_entropy_set (rumor_anti_entropy_t *self, int64_t now_ms,
         return RUMOR_AE_EVALUE;
     if (ttl_ms < 0 || ttl_ms > RUMOR_AE_EXPIRY_MAX_MS)
         return RUMOR_AE_ETTL;
-    if (!zhashx_lookup (self->mine->entries, key)
-    &&  zhashx_size (self->mine->entries) >= self->cfg.max_keys)
+    s_entry_t *old = (s_entry_t *) zhashx_lookup (self->mine->entries, key);
+    if (!old && zhashx_size (self->mine->entries) >= self->cfg.max_keys) {
+        self->stats.full++;
         return RUMOR_AE_EFULL;
+    }
+    if (!s_bytes_fit (self, self->mine, old, size)) {
+        self->stats.value_bytes_full++;
+        return RUMOR_AE_EFULL;
+    }
     uint64_t expires_at = ttl_ms? (uint64_t) (self->now + ttl_ms): 0;
     s_write (self, key, value, size, expires_at, false, "set");
     return RUMOR_AE_OK;
@@ -1440,6 +1472,8 @@ s_sweep_tombstones (rumor_anti_entropy_t *self)
     s_origin_t *origin = (s_origin_t *) zlistx_first (doomed);
     while (origin) {
         const char *key = (const char *) zlistx_next (doomed);
+        s_entry_t *entry = (s_entry_t *) zhashx_lookup (origin->entries, key);
+        origin->value_bytes -= entry->entry.value.len;
         zhashx_delete (origin->entries, key);
         self->stats.tombstones_collected++;
         origin = (s_origin_t *) zlistx_next (doomed);

@@ -55,7 +55,9 @@ typedef enum {
     RUMOR_AE_EVALUE = -2,           //  value over max_value (or NULL with a
                                     //  size)
     RUMOR_AE_EFULL = -3,            //  max_keys entries (live + tombstones)
-                                    //  held already
+                                    //  held already, or the value would
+                                    //  take our keyspace over
+                                    //  max_value_bytes
     RUMOR_AE_ENOKEY = -4,           //  delete of a key that is not live
     RUMOR_AE_ETTL = -5              //  ttl negative or over 10 years
 } rumor_ae_result_t;
@@ -76,6 +78,7 @@ typedef struct {
     size_t mtu_budget;              //  bytes of entries in one Delta
     size_t max_keys;                //  entries per origin (live+tombstones)
     size_t max_value;               //  bytes in one value
+    size_t max_value_bytes;         //  bytes of values held per origin
     int64_t tombstone_ttl_ms;       //  tombstones kept this long
     int64_t departed_ttl_ms;        //  DEAD/LEFT origin's keys kept this long
     int64_t future_tolerance_ms;    //  clock skew accepted on generations
@@ -114,7 +117,10 @@ typedef struct {
     uint64_t future_generation;     //  generation > now + future_tolerance
     uint64_t bad_expiry;            //  expires_at > now + 10 years
     uint64_t too_big;               //  value over max_value
-    uint64_t full;                  //  origin already at max_keys
+    uint64_t full;                  //  origin already at max_keys (a
+                                    //  remote entry, or our own set)
+    uint64_t value_bytes_full;      //  entry would take its origin over
+                                    //  max_value_bytes (remote, or ours)
     uint64_t departed;              //  entry of a departed, dropped origin
     uint64_t bad_digest;            //  digest entry ignored (future
                                     //  generation)

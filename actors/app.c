@@ -93,6 +93,13 @@ typedef enum {
     PEER_LAZY                       //  we only announce to it
 } peer_set_t;
 
+//  A token bucket: what one origin may still send now, in thousandths of
+//  a message (so that refills per millisecond stay exact in integers)
+typedef struct {
+    int64_t milli;                  //  tokens x 1000
+    int64_t at;                     //  last refill, -1 = never used (full)
+} bucket_t;
+
 //  A live member other than self.
 typedef struct {
     rumor_id_t id;                  //  member id
@@ -103,6 +110,7 @@ typedef struct {
     bool linked;                    //  eager because the link carried a
                                     //  message or a Graft (not sampled)
     size_t index;                   //  position in its set's array
+    bucket_t bucket;                //  its rate_per_sec budget
 } peer_t;
 
 //  A set of peers as an array, for O(1) random picks and removal.
@@ -166,6 +174,8 @@ struct _rumor_app_t {
     //  Grafts
     zhashx_t *missing;              //  ref_key_t -> missing_t (owner)
     zlistx_t *missing_fifo;         //  missing_t by deadline, soonest first
+    //  Rate limit of origins that are not peers (yet), all together
+    bucket_t strangers;
     //  Program side
     zlistx_t *patterns;             //  heard patterns (strings)
     query_t **queries;              //  our pending queries
@@ -335,6 +345,11 @@ rumor_app_cfg_defaults (rumor_app_cfg_t *cfg)
     //  5 s of clock skew between nodes before a peer's query deadline is
     //  called absurd (NTP keeps LAN clocks within milliseconds).
     cfg->clock_skew_ms = RUMOR_APP_CLOCK_SKEW_DFLT;
+    //  250,000 new messages per second per origin (max-events-per-sec,
+    //  framework/rumor_limits.h): above the benchmark targets (50,000 events/s
+    //  from one sender, 200,000 directs/s between two nodes), and a ceiling
+    //  on what one member can make every node deliver and forward.
+    cfg->rate_per_sec = RUMOR_APP_RATE_DFLT;
 }
 
 //  True if every knob has a usable value.
@@ -353,7 +368,8 @@ s_cfg_valid (const rumor_app_cfg_t *cfg)
         && cfg->max_refs > 0 && cfg->max_refs <= RUMOR_REPEATED_MAX
         && cfg->max_missing > 0
         && cfg->max_payload <= RUMOR_VALUE_MAX
-        && cfg->query_max_ms > 0 && cfg->clock_skew_ms >= 0;
+        && cfg->query_max_ms > 0 && cfg->clock_skew_ms >= 0
+        && cfg->rate_per_sec > 0 && cfg->rate_per_sec <= INT64_MAX / 1000000;
 }
 
 static int
@@ -391,6 +407,7 @@ rumor_app_new (const rumor_app_cfg_t *cfg)
     //  the load anyway.
     self->refs_max = 4 * (size_t) cfg->max_refs;
     self->ihave_due = -1;
+    self->strangers.at = -1;
     return self;
 }
 
@@ -576,6 +593,7 @@ s_peer_add (rumor_app_t *self, const rumor_id_t *id,
     peer->endpoint = strdup (update->endpoint? update->endpoint: "");
     peer->generation = update->generation;
     peer->live_since = ++self->epoch;
+    peer->bucket.at = -1;
     peer->set = s_sample_eager (self)? PEER_EAGER: PEER_LAZY;
     s_array_add (s_array_of (self, peer->set), peer);
     zhashx_insert (self->peers, peer->id.bytes, peer);
@@ -914,10 +932,14 @@ rumor_app_pattern_valid (const char *pattern)
     return true;
 }
 
-//  A topic for say/query: non-empty, bounded, no empty word, no wildcard.
+//  A topic for say/query: non-empty, bounded, no empty word, no wildcard,
+//  and valid UTF-8 without NUL, or every peer's codec would refuse the
+//  message and the program its own delivery (found by fuzz_app).
 static bool
 s_topic_valid (const char *topic)
 {
+    if (!rumor_codec_valid_string (topic, RUMOR_KEY_MAX))
+        return false;
     word_t words [WORDS_MAX];
     int count = s_split (topic, words);
     if (count <= 0)
@@ -1195,6 +1217,34 @@ s_deadline_sane (rumor_app_t *self, int64_t now, uint64_t deadline)
         && (int64_t) deadline <= now + self->cfg.query_max_ms + skew;
 }
 
+//  Take one message from the bucket of origin (a peer, or the strangers'
+//  bucket): refill at rate_per_sec up to one second's worth, then spend
+//  1000 thousandths. False if it is empty: the message is refused.
+static bool
+s_rate_take (rumor_app_t *self, int64_t now, const rumor_id_t *origin)
+{
+    peer_t *peer = s_peer_lookup (self, origin);
+    bucket_t *bucket = peer? &peer->bucket: &self->strangers;
+    int64_t full = self->cfg.rate_per_sec * 1000;
+    if (bucket->at < 0) {
+        bucket->milli = full;
+        bucket->at = now;
+    }
+    if (now > bucket->at) {
+        int64_t elapsed = now - bucket->at;
+        //  elapsed beyond a second refills the bucket anyway (no overflow)
+        bucket->milli = elapsed >= 1000? full
+                      : bucket->milli + elapsed * self->cfg.rate_per_sec;
+        if (bucket->milli > full)
+            bucket->milli = full;
+        bucket->at = now;
+    }
+    if (bucket->milli < 1000)
+        return false;
+    bucket->milli -= 1000;
+    return true;
+}
+
 //  A duplicate: the link it came on is redundant, prune it (section 3.5).
 static void
 s_on_duplicate (rumor_app_t *self, peer_t *sender)
@@ -1229,6 +1279,8 @@ s_handle_bcast (rumor_app_t *self, int64_t now, const Rumor__Envelope *env)
         s_on_duplicate (self, sender);
         return 0;
     }
+    if (!s_rate_take (self, now, &msg.origin))
+        return s_drop (&self->stats.rate_limited);
     self->stats.received++;
     if (sender)
         s_peer_link (self, sender);
@@ -1535,10 +1587,13 @@ s_handle_response (rumor_app_t *self, const Rumor__Envelope *env)
 //  Direct from any authenticated sender: members are the norm, but a
 //  member we have not heard of yet is still a legitimate sender.
 static int
-s_handle_direct (rumor_app_t *self, const Rumor__Envelope *env)
+s_handle_direct (rumor_app_t *self, int64_t now, const Rumor__Envelope *env)
 {
     rumor_id_t sender;
-    if (!s_peer_lookup_bin (self, env->sender, &sender))
+    bool member = s_peer_lookup_bin (self, env->sender, &sender) != NULL;
+    if (!s_rate_take (self, now, &sender))
+        return s_drop (&self->stats.rate_limited);
+    if (!member)
         self->stats.direct_unknown_sender++;
     self->stats.directs_received++;
     char hex [RUMOR_ID_HEX];
@@ -1564,7 +1619,7 @@ rumor_app_on_message (rumor_app_t *self, int64_t now_ms,
         case RUMOR__ENVELOPE__BODY_IHAVE:    return s_handle_ihave (self, now_ms, env);
         case RUMOR__ENVELOPE__BODY_GRAFT:    return s_handle_graft (self, env);
         case RUMOR__ENVELOPE__BODY_PRUNE:    return s_handle_prune (self, env);
-        case RUMOR__ENVELOPE__BODY_DIRECT:   return s_handle_direct (self, env);
+        case RUMOR__ENVELOPE__BODY_DIRECT:   return s_handle_direct (self, now_ms, env);
         case RUMOR__ENVELOPE__BODY_RESPONSE: return s_handle_response (self, env);
         default:
             return s_drop (&self->stats.refused_not_app);

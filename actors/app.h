@@ -63,6 +63,7 @@
 #define RUMOR_APP_MAX_MISSING_DFLT      4096        //  graft timers
 #define RUMOR_APP_QUERY_MAX_DFLT        3600000     //  ms, 1 hour
 #define RUMOR_APP_CLOCK_SKEW_DFLT       5000        //  ms
+#define RUMOR_APP_RATE_DFLT             250000      //  per second per origin
 
 //  Id space: an origin's first id is generation << RUMOR_APP_ID_SHIFT, so a
 //  restarted node (new generation) never reuses an (origin, id) pair that
@@ -111,6 +112,10 @@ typedef struct {
                                     //  (<= RUMOR_VALUE_MAX)
     int64_t query_max_ms;           //  query timeouts are clamped to this
     int64_t clock_skew_ms;          //  tolerance on peers' query deadlines
+    int64_t rate_per_sec;           //  new events + queries + directs
+                                    //  accepted per second from one origin
+                                    //  (token bucket, one second of
+                                    //  burst); non-members share one bucket
 } rumor_app_cfg_t;
 
 //  Counters. Every refusal has its own refused_* counter.
@@ -159,6 +164,10 @@ typedef struct {
     uint64_t refused_unknown_query; //  Response to unknown/finished query
     uint64_t refused_dup_response;  //  second Response of a responder
     uint64_t refused_bad_member;    //  member event with no usable state
+    uint64_t rate_limited;          //  new Event/Query/Direct over its
+                                    //  origin's rate_per_sec (an Event or
+                                    //  Query refused is not marked seen:
+                                    //  IHave/Graft fetch it again later)
     //  Refusals (program input)
     uint64_t refused_oversized;     //  payload above max_payload
     uint64_t refused_bad_topic;     //  empty, too long, empty word, wildcard

@@ -52,6 +52,7 @@ static const rumor_shell_counter_t s_counters [] = {
     S_COUNTER (refused_unknown_query),
     S_COUNTER (refused_dup_response),
     S_COUNTER (refused_bad_member),
+    S_COUNTER (rate_limited),
     S_COUNTER (refused_oversized),
     S_COUNTER (refused_bad_topic),
     S_COUNTER (refused_bad_pattern),
@@ -272,6 +273,9 @@ rumor_app_actor_new (const rumor_actor_cfg_t *actor)
     cfg.self = actor->self;
     cfg.generation = actor->generation;
     cfg.seed = rumor_actor_seed (actor, 3);
+    rumor_limits_t limits;
+    rumor_limits_resolve (actor->limits, &limits);
+    cfg.rate_per_sec = limits.events_per_sec;
     rumor_app_t *core = rumor_app_new (&cfg);
     return core? rumor_shell_new (&s_vtable, core): NULL;
 }

@@ -181,6 +181,12 @@ s_cfg (rumor_detector_cfg_t *cfg, int profile)
         cfg->probe_interval_ms = 200;
         cfg->probe_timeout_min_ms = 50;
         cfg->probe_timeout_max_ms = 150;
+        //  On one host a lost TCP connection that every helper confirms
+        //  (Nacks) is conclusive: the process is gone, not slow. Cutting
+        //  the suspicion to 200 ms then gets a kill -9 known to all in
+        //  well under a second; a live but busy peer is never cut, since
+        //  its connection stays up and helpers reach it
+        cfg->lost_suspicion_ms = 200;
     }
     else
     if (profile == RUMOR_ACTOR_PROFILE_WAN) {

@@ -25,9 +25,11 @@
 //  repeated field, and half of that keeps a chunk of plain members near
 //  50 KiB, friendly to socket buffers.
 #define S_CHUNK_MEMBERS     512
-//  ... and at most this many packed bytes, so that members with many long
-//  tags (64 x 510 bytes each at worst) still fit in RUMOR_FRAME_MAX.
+//  ... and at most cfg chunk_bytes packed bytes (default below), so that
+//  members with many long tags (64 x 510 bytes each at worst) still fit in
+//  RUMOR_FRAME_MAX. Not below S_CHUNK_BYTES_MIN: one such member must fit.
 #define S_CHUNK_BYTES       (RUMOR_FRAME_MAX / 2)
+#define S_CHUNK_BYTES_MIN   (48 * 1024)
 //  memberlist's pushPullScaleThreshold: above 32 members the push-pull
 //  interval grows by one period per doubling of N, so the full-table bytes
 //  each node sends per second stay about flat as the cluster grows.
@@ -196,8 +198,12 @@ s_parse_tags (const char *const *strings, size_t n, s_tag_t *tags)
         tags [i].key = string;
         tags [i].key_len = equals? (size_t) (equals - string): strlen (string);
         tags [i].value = equals? equals + 1: "";
+        //  The whole string valid UTF-8 makes the key valid too ('=' is
+        //  ASCII, never inside a sequence): peers refuse a tag that is not
+        //  (found by fuzz_membership)
         if (tags [i].key_len == 0 || tags [i].key_len > RUMOR_KEY_MAX
-        ||  !rumor_codec_valid_string (tags [i].value, RUMOR_KEY_MAX))
+        ||  !rumor_codec_valid_string (tags [i].value, RUMOR_KEY_MAX)
+        ||  !rumor_codec_valid_string (string, 2 * RUMOR_KEY_MAX + 1))
             return -1;
     }
     qsort (tags, n, sizeof (s_tag_t), s_tag_compare);
@@ -702,7 +708,8 @@ s_send_table (rumor_membership_t *self, const rumor_id_t *to,
         Rumor__MemberUpdate *pb = &self->members [i]->pb;
         //  + 8: the field tag and length prefix around each member
         size_t size = rumor__member_update__get_packed_size (pb) + 8;
-        if (n == S_CHUNK_MEMBERS || (n > 0 && bytes + size > S_CHUNK_BYTES)) {
+        if (n == S_CHUNK_MEMBERS
+        ||  (n > 0 && bytes + size > self->cfg.chunk_bytes)) {
             s_send_chunk (self, to, endpoint, kind, first, chunk, n);
             first = false;
             n = 0;
@@ -1211,6 +1218,7 @@ rumor_membership_cfg_defaults (rumor_membership_cfg_t *cfg)
     cfg->reconnect_interval_ms = RUMOR_MEMBERSHIP_RECONNECT_INTERVAL_DFLT;
     cfg->seed_retry_ms = RUMOR_MEMBERSHIP_SEED_RETRY_DFLT;
     cfg->seed_retry_max_ms = RUMOR_MEMBERSHIP_SEED_RETRY_MAX_DFLT;
+    cfg->chunk_bytes = S_CHUNK_BYTES;
 }
 
 static bool
@@ -1233,6 +1241,8 @@ s_valid_cfg (const rumor_membership_cfg_t *cfg)
         && cfg->reconnect_interval_ms > 0
         && cfg->seed_retry_ms > 0
         && cfg->seed_retry_max_ms >= cfg->seed_retry_ms
+        && cfg->chunk_bytes >= S_CHUNK_BYTES_MIN
+        && cfg->chunk_bytes <= S_CHUNK_BYTES
         && (!cfg->name || rumor_codec_valid_string (cfg->name, RUMOR_NAME_MAX))
         && (!cfg->endpoint
             || rumor_codec_valid_string (cfg->endpoint, RUMOR_NAME_MAX));
@@ -1510,11 +1520,13 @@ rumor_membership_stats (rumor_membership_t *self)
 //  --------------------------------------------------------------------------
 //  API commands
 
+//  An endpoint peers will accept: the codec refuses any frame carrying an
+//  endpoint that is not "tcp://HOST:PORT" (found by fuzz_membership: a
+//  join or our own endpoint set to anything else cut us off)
 static bool
 s_valid_endpoint (const char *endpoint)
 {
-    return endpoint && *endpoint
-        && rumor_codec_valid_string (endpoint, RUMOR_NAME_MAX);
+    return endpoint && *endpoint && rumor_codec_valid_endpoint (endpoint);
 }
 
 

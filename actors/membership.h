@@ -136,6 +136,11 @@ typedef struct {
                                     //  a lost Join or a seed started after
                                     //  us must not leave a node alone
     int64_t seed_retry_max_ms;      //  30000: the backoff's ceiling
+    size_t chunk_bytes;             //  RUMOR_FRAME_MAX / 2: packed bytes
+                                    //  of one JoinReply/PushPull chunk;
+                                    //  half the max-message-bytes limit
+                                    //  (rumor_limits.h), so our tables fit the
+                                    //  frames our peers accept
     rumor_membership_trace_fn *trace;   //  debugging lines; NULL = silent
     void *trace_arg;                //  first argument of trace
 } rumor_membership_cfg_t;

@@ -329,6 +329,10 @@ rumor_membership_actor_new (const rumor_actor_cfg_t *actor)
     cfg.tags = actor->tags;
     cfg.n_tags = actor->n_tags;
     cfg.seed = rumor_actor_seed (actor, 0);
+    rumor_limits_t limits;
+    rumor_limits_resolve (actor->limits, &limits);
+    cfg.max_members = (size_t) limits.members;
+    cfg.chunk_bytes = (size_t) limits.message_bytes / 2;
     rumor_membership_t *core = rumor_membership_new (&cfg);
     if (!core)
         return NULL;

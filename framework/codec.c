@@ -488,13 +488,18 @@ s_decode (const ProtobufCMessageDescriptor *descriptor,
 //  Step 4b: field validation. Each check names the bound it enforces.
 
 //  --------------------------------------------------------------------------
-//  True if string is at most max bytes long.
+//  True if string is at most max bytes long, and valid UTF-8.
 bool
 rumor_codec_valid_string (const char *string, size_t max)
 {
-    //  protobuf-c gives "" for an absent string; the pre-scan refused
-    //  invalid UTF-8 and NUL bytes, so strlen is the length on the wire
-    return string && strnlen (string, max + 1) <= max;
+    //  protobuf-c gives "" for an absent string. The pre-scan refused
+    //  invalid UTF-8 in what we decode, but the cores also check API input
+    //  here (keys, topics, names, tags, endpoints): a string that is not
+    //  UTF-8 would go out in frames every peer refuses (found by fuzz_app)
+    if (!string)
+        return false;
+    size_t length = strnlen (string, max + 1);
+    return length <= max && s_valid_utf8 ((const uint8_t *) string, length);
 }
 
 //  --------------------------------------------------------------------------

@@ -30,6 +30,7 @@
 #include "codec.h"
 #include "anti_entropy.h"
 #include "app.h"
+#include "secret.h"
 
 //  Events the program may fall behind by, on each end of the events pipe
 //  (inproc adds both): about 2 x 10000. A burst (a large cluster joining,
@@ -43,7 +44,8 @@
 #define S_STOP_TIMEOUT_MS   5000
 //  Seeds and heard patterns kept before start
 #define S_SEEDS_MAX         64
-#define S_HEARS_MAX         RUMOR_APP_MAX_PATTERNS_DFLT
+//  (one pattern of the app core's is the node's own: "$rumor.keys")
+#define S_HEARS_MAX         (RUMOR_APP_MAX_PATTERNS_DFLT - 1)
 
 struct _rumor_t {
     char *name;                     //  node name
@@ -66,6 +68,11 @@ struct _rumor_t {
     char *endpoint;                 //  our endpoint while running
     uint64_t generation;            //  generation of the current run
     uint32_t seq;                   //  last request number
+    rumor_keyring_t *keyring;       //  our secrets' keys; the supervisor
+                                    //  thread's alone while it runs
+    bool secure;                    //  running with a secret
+    char *start_error;              //  why the last rumor_start failed
+    rumor_limits_t limits;          //  zero = default (node_limits.c)
 };
 
 struct _rumor_event_t {
@@ -166,6 +173,14 @@ s_valid_text (const char *text, size_t max)
 {
     return text && *text && strlen (text) <= max
         && rumor_codec_valid_string (text, max);
+}
+
+//  Topics and patterns of the "$rumor" namespace are the node's own
+//  ("$rumor.keys": keyring queries, answered by the supervisor)
+static bool
+s_reserved (const char *text)
+{
+    return strncmp (text, "$rumor", 6) == 0;
 }
 
 static bool
@@ -375,7 +390,8 @@ rumor_new (const char *name)
     zlistx_set_destructor (self->seeds, s_free_string);
     self->hears = zlistx_new ();
     zlistx_set_destructor (self->hears, s_free_string);
-    if (s_events_pipe (self)) {
+    self->keyring = rumor_keyring_new ();
+    if (!self->keyring || s_events_pipe (self)) {
         rumor_destroy (&self);
         return NULL;
     }
@@ -395,6 +411,8 @@ rumor_destroy (rumor_t **self_p)
     zhashx_destroy (&self->tags);
     zlistx_destroy (&self->seeds);
     zlistx_destroy (&self->hears);
+    rumor_keyring_destroy (&self->keyring);
+    free (self->start_error);
     free (self->name);
     free (self->cluster);
     free (self->bind);
@@ -650,7 +668,8 @@ s_supervisor_cfg (rumor_t *self, char **tags, size_t n_tags, char **seeds)
         .profile = self->profile,
         .tags = (const char *const *) tags, .n_tags = n_tags,
         .seeds = (const char *const *) seeds,
-        .n_seeds = zlistx_size (self->seeds), .events = self->events_out
+        .n_seeds = zlistx_size (self->seeds), .events = self->events_out,
+        .limits = self->limits, .keyring = self->keyring
     };
     return cfg;
 }
@@ -677,15 +696,18 @@ rumor_start (rumor_t *self)
     free (seeds);
     if (!self->supervisor)
         return RUMOR_ENET;
+    self->secure = rumor_keyring_size (self->keyring) > 0;
     int32_t status;
     zmsg_t *request = s_request (self, "START");
     zmsg_t *reply = s_call (self, &request, S_CALL_TIMEOUT_MS, &status);
+    s_set_string (&self->start_error, NULL);
     if (status == RUMOR_OK) {
         s_set_string (&self->endpoint, NULL);
         self->endpoint = rumor_shell_pop_str (reply);
         s_apply_hears (self);
     }
     else {
+        self->start_error = reply? rumor_shell_pop_str (reply): NULL;
         rumor_supervisor_actor_destroy (&self->supervisor);
         status = status == RUMOR_ETIMEOUT? status: RUMOR_ENET;
     }
@@ -724,6 +746,184 @@ const char *
 rumor_endpoint (rumor_t *self)
 {
     return self? self->endpoint: NULL;
+}
+
+
+//  --------------------------------------------------------------------------
+//  Security: the secret and the keyring (secret.h). Before start the node
+//  holds the keyring; while it runs the supervisor does, and every change
+//  goes through it (KEYS), which re-keys its sockets.
+
+int
+rumor_set_secret (rumor_t *self, const char *secret)
+{
+    int rc = s_check_idle (self);
+    rumor_key_t key;
+    if (rc == RUMOR_OK)
+        rc = rumor_key_derive (&key, secret);
+    if (rc == RUMOR_OK) {
+        rumor_keyring_clear (self->keyring);
+        rc = rumor_keyring_install (self->keyring, &key);
+    }
+    rumor_key_wipe (&key);
+    return rc;
+}
+
+//  KEYS op arg to the supervisor; a running, secured node only
+static int
+s_keys_call (rumor_t *self, const char *op, const void *arg, size_t size)
+{
+    if (!self->secure)
+        return RUMOR_ESTATE;
+    zmsg_t *request = s_request (self, "KEYS");
+    zmsg_addstr (request, op);
+    zmsg_addmem (request, arg, size);
+    int32_t rc;
+    zmsg_t *reply = s_call (self, &request, S_CALL_TIMEOUT_MS, &rc);
+    zmsg_destroy (&reply);
+    return rc;
+}
+
+int
+rumor_keys_install (rumor_t *self, const char *secret)
+{
+    if (!self)
+        return RUMOR_EINVAL;
+    rumor_key_t key;
+    int rc = rumor_key_derive (&key, secret);
+    if (rc == RUMOR_OK)
+        rc = self->supervisor? s_keys_call (self, "INSTALL", &key, sizeof (key))
+                             : rumor_keyring_install (self->keyring, &key);
+    rumor_key_wipe (&key);
+    return rc;
+}
+
+//  USE or REMOVE of secret: its fingerprint is all the supervisor needs
+static int
+s_keys_by_print (rumor_t *self, const char *op, const char *secret)
+{
+    int rc = s_check_running (self);
+    rumor_key_t key;
+    if (rc == RUMOR_OK)
+        rc = rumor_key_derive (&key, secret);
+    if (rc == RUMOR_OK)
+        rc = s_keys_call (self, op, key.fingerprint, RUMOR_FINGERPRINT_SIZE);
+    rumor_key_wipe (&key);
+    return rc;
+}
+
+int
+rumor_keys_use (rumor_t *self, const char *secret)
+{
+    return s_keys_by_print (self, "USE", secret);
+}
+
+int
+rumor_keys_remove (rumor_t *self, const char *secret)
+{
+    return s_keys_by_print (self, "REMOVE", secret);
+}
+
+//  "fp1 fp2 ..." as a new list
+static zlist_t *
+s_prints_list (const char *prints)
+{
+    zlist_t *list = zlist_new ();
+    zlist_autofree (list);
+    char *copy = strdup (prints? prints: "");
+    for (char *word = strtok (copy, " "); word; word = strtok (NULL, " "))
+        zlist_append (list, word);
+    free (copy);
+    return list;
+}
+
+zlist_t *
+rumor_keys_list (rumor_t *self)
+{
+    if (!self)
+        return NULL;
+    if (!self->supervisor) {
+        char *prints = rumor_keyring_fingerprints (self->keyring);
+        zlist_t *list = s_prints_list (prints);
+        free (prints);
+        return list;
+    }
+    if (!self->secure)
+        return s_prints_list ("");
+    zmsg_t *request = s_request (self, "KEYS");
+    zmsg_addstr (request, "LIST");
+    int32_t rc;
+    zmsg_t *reply = s_call (self, &request, S_CALL_TIMEOUT_MS, &rc);
+    char *prints = reply && rc == RUMOR_OK? zmsg_popstr (reply): NULL;
+    zlist_t *list = prints? s_prints_list (prints): NULL;
+    free (prints);
+    zmsg_destroy (&reply);
+    return list;
+}
+
+//  The payload of a "$rumor.keys" query (see the supervisor's
+//  s_keys_request); a new frame, or NULL (with *rc set)
+static zframe_t *
+s_keys_payload (rumor_keys_op_t op, const char *secret, int *rc)
+{
+    *rc = RUMOR_OK;
+    if (op == RUMOR_KEYS_LIST)
+        return secret? (*rc = RUMOR_EINVAL, NULL): zframe_new ("list", 4);
+    if (op != RUMOR_KEYS_INSTALL && op != RUMOR_KEYS_USE
+    &&  op != RUMOR_KEYS_REMOVE) {
+        *rc = RUMOR_EINVAL;
+        return NULL;
+    }
+    rumor_key_t key;
+    *rc = rumor_key_derive (&key, secret);
+    zframe_t *payload = NULL;
+    if (*rc == RUMOR_OK && op == RUMOR_KEYS_INSTALL) {
+        //  The secret itself: the others derive their keys from it
+        size_t size = strlen (secret);
+        payload = zframe_new (NULL, 8 + size);
+        memcpy (zframe_data (payload), "install ", 8);
+        memcpy (zframe_data (payload) + 8, secret, size);
+    }
+    else
+    if (*rc == RUMOR_OK) {
+        char *text = zsys_sprintf ("%s %s", op == RUMOR_KEYS_USE? "use"
+                                                                : "remove",
+                                   key.hex);
+        payload = zframe_new (text, strlen (text));
+        free (text);
+    }
+    rumor_key_wipe (&key);
+    return payload;
+}
+
+int64_t
+rumor_keys_cluster (rumor_t *self, rumor_keys_op_t op, const char *secret,
+                    int64_t timeout_ms)
+{
+    int rc = s_check_running (self);
+    if (rc == RUMOR_OK && !self->secure)
+        rc = RUMOR_ESTATE;
+    if (rc == RUMOR_OK && timeout_ms <= 0)
+        rc = RUMOR_EINVAL;
+    zframe_t *payload = rc == RUMOR_OK? s_keys_payload (op, secret, &rc): NULL;
+    if (rc != RUMOR_OK)
+        return rc;
+    zmsg_t *request = s_actor_request (self, "app", "QUERY");
+    zmsg_addstr (request, "$rumor.keys");
+    zmsg_addmem (request, zframe_data (payload), zframe_size (payload));
+    rumor_shell_add_u64 (request, (uint64_t) timeout_ms);
+    memset (zframe_data (payload), 0, zframe_size (payload));
+    zframe_destroy (&payload);
+    int32_t status;
+    zmsg_t *reply = s_call (self, &request, S_CALL_TIMEOUT_MS, &status);
+    uint64_t id = reply && status == RUMOR_OK? rumor_shell_pop_u64 (reply, 0): 0;
+    bool replied = reply != NULL;
+    zmsg_destroy (&reply);
+    if (!replied)
+        return RUMOR_ETIMEOUT;
+    if (status != RUMOR_OK)
+        return s_app_error (status);
+    return id > 0 && id <= INT64_MAX? (int64_t) id: RUMOR_EINVAL;
 }
 
 
@@ -849,7 +1049,8 @@ rumor_keys (rumor_t *self, const char *member)
 int
 rumor_hear (rumor_t *self, const char *pattern)
 {
-    if (!self || !pattern || !rumor_app_pattern_valid (pattern))
+    if (!self || !pattern || !rumor_app_pattern_valid (pattern)
+    ||  s_reserved (pattern))
         return RUMOR_EINVAL;
     bool known = s_list_has (self->hears, pattern);
     if (!known && zlistx_size (self->hears) >= S_HEARS_MAX)
@@ -868,7 +1069,8 @@ rumor_hear (rumor_t *self, const char *pattern)
 int
 rumor_unhear (rumor_t *self, const char *pattern)
 {
-    if (!self || !pattern || !rumor_app_pattern_valid (pattern))
+    if (!self || !pattern || !rumor_app_pattern_valid (pattern)
+    ||  s_reserved (pattern))
         return RUMOR_EINVAL;
     int rc = RUMOR_OK;
     if (self->supervisor) {
@@ -898,7 +1100,8 @@ s_check_message (rumor_t *self, const char *topic, const void *payload,
         rc = RUMOR_EINVAL;
     if (rc == RUMOR_OK && strlen (topic) > RUMOR_KEY_MAX)
         rc = RUMOR_ETOOBIG;
-    if (rc == RUMOR_OK && !rumor_codec_valid_string (topic, RUMOR_KEY_MAX))
+    if (rc == RUMOR_OK && (!rumor_codec_valid_string (topic, RUMOR_KEY_MAX)
+                       ||  s_reserved (topic)))
         rc = RUMOR_EINVAL;
     return rc == RUMOR_OK? s_check_payload (payload, size): rc;
 }
@@ -1127,6 +1330,10 @@ rumor_why (rumor_t *self)
 {
     if (!self)
         return NULL;
+    if (!self->supervisor && self->start_error && *self->start_error)
+        return zsys_sprintf ("node %s (id %s) is not running: the last "
+                             "rumor_start failed: %s\n", self->name,
+                             self->hex, self->start_error);
     if (!self->supervisor)
         return zsys_sprintf ("node %s (id %s) is not running: call "
                              "rumor_start\n", self->name, self->hex);
@@ -1306,4 +1513,17 @@ const char *
 rumor_event_evidence (const rumor_event_t *self)
 {
     return self? self->evidence: "";
+}
+
+
+//  --------------------------------------------------------------------------
+//  For framework/node_limits.c: the node's limits, and whether it runs
+
+rumor_limits_t *rumor_node_limits (rumor_t *self, bool *running);
+
+rumor_limits_t *
+rumor_node_limits (rumor_t *self, bool *running)
+{
+    *running = self->supervisor != NULL;
+    return &self->limits;
 }

@@ -17,6 +17,9 @@
 #include "effects.h"
 #include "shell.h"
 #include "actors.h"
+#include "secret.h"
+#include "zap.h"
+#include <sodium.h>
 
 //  Inbound frames queued on the ROUTER. Why 10000: a burst from every peer
 //  at once (a broadcast answered by all, a push-pull round) fits, while
@@ -25,10 +28,9 @@
 #define S_ROUTER_RCVHWM     10000
 //  Replies through the ROUTER (Acks to strangers) are rare: 1000 is ample.
 #define S_ROUTER_SNDHWM     1000
-//  Frames queued per peer. Why 1000: several seconds of our traffic to one
-//  peer (a few frames per gossip round); a peer that falls this far behind
-//  is dead or stalled, and SWIM tolerates the loss of what follows.
-#define S_DEALER_HWM        1000
+//  Frames queued per peer: the max-queue limit (rumor_limits.h, default 1000),
+//  which also sets the ROUTER's inbound queue (s_router_limits) over the
+//  S_ROUTER_RCVHWM that s_router_options sets first.
 //  Links to endpoints whose id we do not know yet (seeds). Why 64: seeds
 //  are a handful; this only bounds a program that joins in a loop.
 #define S_ANON_MAX          64
@@ -38,9 +40,10 @@
 //  Seeds remembered for rumor_why (the membership core retries them)
 #define S_SEEDS_MAX         64
 //  Messages waiting for room in an actor's pipe (control messages only:
-//  decoded frames are dropped instead). Why 4096: twice what the pipe
-//  itself holds; an actor that lags more than that is wedged.
-#define S_BACKLOG_MAX       4096
+//  decoded frames are dropped instead). Why 4 x max-queue (4096 by
+//  default): twice what the pipe itself holds; an actor that lags more
+//  than that is wedged.
+#define S_BACKLOG_MAX(self)  (size_t) (4 * (self)->caps.queue)
 //  Messages read from one socket per wakeup, so that no socket starves
 //  the others (a flood on the ROUTER, a chatty actor).
 #define S_BURST             64
@@ -57,6 +60,42 @@
 //  LOCAL profile: beacon every 250 ms instead of 1 s. One host: beacons
 //  cost nothing, and nodes started together find each other at once.
 #define S_LOCAL_BEACON_MS   250
+//  With a secret, libzmq checks ZMQ_MAXMSGSIZE against the encrypted
+//  CURVE MESSAGE command: the frame plus 33 bytes (command name, nonce,
+//  MAC, flags). The plaintext is bounded again by the codec.
+#define S_CURVE_OVERHEAD    64
+//  An endpoint whose handshakes failed with every key is not tried again
+//  for 1 s, doubling up to 60 s: a node of another cluster (or without
+//  the secret) costs a handshake a minute, not ten a second, and a
+//  healthy one that was restarting comes back within a second.
+#define S_BACKOFF_MIN_MS    1000
+#define S_BACKOFF_MAX_MS    60000
+//  Endpoints in backoff remembered (bounded like the anonymous links; the
+//  oldest deadline is forgotten first) and how long after its deadline a
+//  quiet entry is dropped
+#define S_BACKOFF_ENTRIES   1024
+#define S_BACKOFF_FORGET_MS (2 * S_BACKOFF_MAX_MS)
+//  A cluster-wide USE or REMOVE re-keys (rebinds, closes links) this long
+//  after the answer is sent, so that every answer gets home on the links
+//  it would cut: all members apply the op at about the same time.
+#define S_REKEY_DELAY_MS    500
+//  Rebinding the same port right after zmq_unbind can race libzmq's own
+//  close of the listener: try again at once up to S_REBIND_SPIN times a
+//  millisecond apart, then every S_REBIND_RETRY_MS, S_REBIND_TRIES times,
+//  then every second (counted: the port was taken meanwhile)
+#define S_REBIND_SPIN       20
+#define S_REBIND_RETRY_MS   20
+#define S_REBIND_TRIES      250
+//  Secured DEALERs reconnect after 10 ms, doubling to 1 s (s_dealer_curve)
+#define S_RECONNECT_MS      10
+#define S_RECONNECT_MAX_MS  1000
+//  The reserved topic of keyring queries, and the reserved prefix
+#define S_KEYS_TOPIC        "$rumor.keys"
+#define S_RESERVED_PREFIX   "$rumor"
+//  Monitor events that end a handshake in failure
+#define S_HANDSHAKE_FAILED  (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL \
+                           | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL \
+                           | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
 
 //  The four actors, in rumor_owner_t order minus one
 typedef enum {
@@ -106,6 +145,39 @@ typedef struct {
                                     //  (not ZeroMQ: random bytes, a scan)
 } s_stats_t;
 
+//  Counters of security ("security.<name>"), kept with or without a secret
+typedef struct {
+    uint64_t handshakes_refused;    //  handshakes our ROUTER failed (wrong
+                                    //  key, no secret, ZAP refusal, not
+                                    //  ZeroMQ)
+    uint64_t handshake_failures;    //  handshakes our DEALERs failed
+    uint64_t key_retries;           //  links reopened with the next key
+    uint64_t links_given_up;        //  links closed: every key failed
+    uint64_t backoff_dropped;       //  sends dropped: endpoint backing off
+    uint64_t keys_applied;          //  keyring ops applied (API, cluster)
+    uint64_t keys_refused;          //  ... refused
+    uint64_t rebinds;               //  ROUTER rebinds with a new key
+    uint64_t rebind_failed;         //  ... that could not bind the port
+    uint64_t reserved_dropped;      //  messages on "$rumor." topics that
+                                    //  were not ours to answer
+} s_security_t;
+
+#define S_SECURITY(field) { #field, offsetof (s_security_t, field) }
+static const rumor_shell_counter_t s_security_counters [] = {
+    S_SECURITY (handshakes_refused), S_SECURITY (handshake_failures),
+    S_SECURITY (key_retries), S_SECURITY (links_given_up),
+    S_SECURITY (backoff_dropped), S_SECURITY (keys_applied),
+    S_SECURITY (keys_refused), S_SECURITY (rebinds),
+    S_SECURITY (rebind_failed), S_SECURITY (reserved_dropped)
+};
+#undef S_SECURITY
+
+//  An endpoint whose handshakes failed with every key
+typedef struct {
+    int64_t until;                  //  no new link before then
+    int64_t delay;                  //  the current delay, ms
+} s_backoff_t;
+
 #define S_COUNTER(field) { #field, offsetof (s_stats_t, field) }
 static const rumor_shell_counter_t s_counters [] = {
     S_COUNTER (frames_in), S_COUNTER (bytes_in), S_COUNTER (frames_out),
@@ -139,6 +211,18 @@ typedef struct {
     s_peer_t *peer;                 //  owner, NULL while anonymous
     void *handle;                   //  our item in self->links
     int64_t used_at;                //  last send through it
+    bool handshaken;                //  its connection is up: a disconnect
+                                    //  now is a lost peer, a failed
+                                    //  handshake is not
+    size_t key;                     //  keyring index it tries (secured)
+    uint8_t fingerprint [RUMOR_FINGERPRINT_SIZE];   //  ... that key's
+    size_t failures;                //  handshakes failed in a row
+    bool proven;                    //  one of its handshakes succeeded
+    int lost;                       //  secured: disconnected, PEERLOST
+                                    //  waits for the redial's outcome:
+                                    //  1 = redial to be scheduled, 2 =
+                                    //  scheduled (the next retry means
+                                    //  it was refused)
 } s_link_t;
 
 //  What we know of one member, from membership's "member" events
@@ -192,6 +276,7 @@ typedef struct {
     int profile;                    //  RUMOR_ACTOR_PROFILE_*
     zlistx_t *tags;                 //  "key=value" strings
     rumor_membership_limits_t limits;   //  membership's profile values
+    rumor_limits_t caps;            //  user-facing limits, resolved
     //  Running state
     bool started;                   //  START succeeded
     char *endpoint;                 //  our advertised endpoint
@@ -221,6 +306,22 @@ typedef struct {
     rumor_codec_stats_t codec;      //  inbound frames, per node
     uint64_t events_sent;           //  program events delivered
     uint64_t events_dropped;        //  ... dropped: program not reading
+    //  Security
+    rumor_keyring_t *keyring;       //  the node's (borrowed), or NULL
+    bool secure;                    //  started with a secret
+    rumor_zap_domain_t *zap;        //  our ZAP domain while secured
+    char *why;                      //  why START failed, or NULL
+    char *bound;                    //  the ROUTER's bound endpoint
+    int bound_port;                 //  ... its port
+    int64_t rekey_at;               //  close stale links and rebind then,
+                                    //  0 = nothing to do
+    int64_t rebind_at;              //  next bind attempt, 0 = bound
+    int rebind_tries;               //  attempts left
+    bool rebind_needed;             //  the next re-key rebinds
+    uint8_t server_print [RUMOR_FINGERPRINT_SIZE];  //  the key the ROUTER
+                                    //  was bound with
+    zhashx_t *backoff;              //  endpoint -> s_backoff_t
+    s_security_t sec;               //  counters
 } self_t;
 
 
@@ -257,18 +358,29 @@ rumor_supervisor_actor_destroy (zactor_t **actor_p)
 //  --------------------------------------------------------------------------
 //  Links: one DEALER and its monitor
 
+//  Close a link's DEALER and monitor (the link itself stays)
+static void
+s_link_close (self_t *self, s_link_t *link)
+{
+    if (link->dealer) {
+        zpoller_remove (self->poller, link->dealer);
+        //  Stop the monitor before closing what it watches
+        zmq_socket_monitor (zsock_resolve (link->dealer), NULL, 0);
+    }
+    if (link->monitor)
+        zpoller_remove (self->poller, link->monitor);
+    zsock_destroy (&link->monitor);
+    zsock_destroy (&link->dealer);
+    link->handshaken = false;
+}
+
 static void
 s_link_destroy (self_t *self, s_link_t **link_p)
 {
     s_link_t *link = *link_p;
     if (!link)
         return;
-    zpoller_remove (self->poller, link->dealer);
-    zpoller_remove (self->poller, link->monitor);
-    //  Stop the monitor before closing what it watches
-    zmq_socket_monitor (zsock_resolve (link->dealer), NULL, 0);
-    zsock_destroy (&link->monitor);
-    zsock_destroy (&link->dealer);
+    s_link_close (self, link);
     if (link->handle)
         zlistx_delete (self->links, link->handle);
     if (link->peer)
@@ -294,11 +406,11 @@ s_dealer_options (self_t *self, zsock_t *dealer)
     memcpy (routing + RUMOR_ID_SIZE, &number, sizeof (number));
     zmq_setsockopt (zsock_resolve (dealer), ZMQ_ROUTING_ID, routing,
                     sizeof (routing));
-    zsock_set_sndhwm (dealer, S_DEALER_HWM);
-    zsock_set_rcvhwm (dealer, S_DEALER_HWM);
+    zsock_set_sndhwm (dealer, (int) self->caps.queue);
+    zsock_set_rcvhwm (dealer, (int) self->caps.queue);
     zsock_set_sndtimeo (dealer, 0);
     zsock_set_linger (dealer, 0);
-    zsock_set_maxmsgsize (dealer, RUMOR_FRAME_MAX);
+    zsock_set_maxmsgsize (dealer, self->caps.message_bytes);
 }
 
 //  Open a DEALER to endpoint, with a monitor for disconnects. NULL if the
@@ -306,11 +418,36 @@ s_dealer_options (self_t *self, zsock_t *dealer)
 //  Number of monitor endpoints made, so each one is unique
 static atomic_uint s_monitors;
 
-static s_link_t *
-s_link_new (self_t *self, const char *endpoint, int64_t now)
+//  With a secret: the DEALER is a CURVE client with the keypair of the
+//  link's key, and expects that same key as the server's (one keypair per
+//  secret). The frame limit grows by CURVE's overhead.
+static void
+s_dealer_curve (self_t *self, s_link_t *link)
 {
-    s_link_t *link = (s_link_t *) zmalloc (sizeof (s_link_t));
-    assert (link);
+    const rumor_key_t *key = rumor_keyring_at (self->keyring, link->key);
+    assert (key);                   //  link->key < size, by the callers
+    void *handle = zsock_resolve (link->dealer);
+    zmq_setsockopt (handle, ZMQ_CURVE_SERVERKEY, key->public_key,
+                    RUMOR_KEY_SIZE);
+    zmq_setsockopt (handle, ZMQ_CURVE_PUBLICKEY, key->public_key,
+                    RUMOR_KEY_SIZE);
+    zmq_setsockopt (handle, ZMQ_CURVE_SECRETKEY, key->secret_key,
+                    RUMOR_KEY_SIZE);
+    zsock_set_maxmsgsize (link->dealer,
+                          (int) (self->caps.message_bytes + S_CURVE_OVERHEAD));
+    memcpy (link->fingerprint, key->fingerprint, RUMOR_FINGERPRINT_SIZE);
+    //  A peer that re-keys drops our connection: reconnect within 10-20 ms
+    //  (then try the next key at once), not libzmq's 100 ms, so that its
+    //  detectors barely notice. Doubling to 1 s keeps a dead peer cheap.
+    zsock_set_reconnect_ivl (link->dealer, S_RECONNECT_MS);
+    zsock_set_reconnect_ivl_max (link->dealer, S_RECONNECT_MAX_MS);
+}
+
+//  Open the link's DEALER (with link->key when secured) and its monitor,
+//  connected to link->endpoint. 0, or -1 with nothing left open.
+static int
+s_link_open (self_t *self, s_link_t *link)
+{
     link->dealer = zsock_new (ZMQ_DEALER);
     link->monitor = zsock_new (ZMQ_PAIR);
     char monitor [64];
@@ -319,28 +456,60 @@ s_link_new (self_t *self, const char *endpoint, int64_t now)
     bool ok = link->dealer && link->monitor;
     if (ok) {
         s_dealer_options (self, link->dealer);
+        if (self->secure)
+            s_dealer_curve (self, link);
         zsock_set_linger (link->monitor, 0);
+        //  Handshakes too: a failed one means "try the next key", or give
+        //  up; it is never a lost peer
         ok = zmq_socket_monitor (zsock_resolve (link->dealer), monitor,
-                                 ZMQ_EVENT_DISCONNECTED) == 0
+                                 ZMQ_EVENT_DISCONNECTED
+                               | ZMQ_EVENT_CONNECT_RETRIED
+                               | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+                               | S_HANDSHAKE_FAILED) == 0
           && zsock_connect (link->monitor, "%s", monitor) == 0
-          && zsock_connect (link->dealer, "%s", endpoint) == 0;
+          && zsock_connect (link->dealer, "%s", link->endpoint) == 0;
     }
     if (!ok) {
         if (link->dealer)
             zmq_socket_monitor (zsock_resolve (link->dealer), NULL, 0);
         zsock_destroy (&link->monitor);
         zsock_destroy (&link->dealer);
-        free (link);
         self->stats.link_failed++;
-        return NULL;
+        return -1;
     }
-    link->endpoint = strdup (endpoint);
-    link->used_at = now;
-    link->handle = zlistx_add_end (self->links, link);
     zpoller_add (self->poller, link->dealer);
     zpoller_add (self->poller, link->monitor);
+    return 0;
+}
+
+static s_link_t *
+s_link_new (self_t *self, const char *endpoint, int64_t now)
+{
+    s_link_t *link = (s_link_t *) zmalloc (sizeof (s_link_t));
+    assert (link);
+    link->endpoint = strdup (endpoint);
+    link->key = 0;                  //  new links start with the primary
+    if (s_link_open (self, link)) {
+        free (link->endpoint);
+        free (link);
+        return NULL;
+    }
+    link->used_at = now;
+    link->handle = zlistx_add_end (self->links, link);
     self->stats.links_opened++;
     return link;
+}
+
+//  True if endpoint is backing off (a send to it is dropped and counted)
+static bool
+s_backing_off (self_t *self, const char *endpoint, int64_t now)
+{
+    s_backoff_t *backoff = (s_backoff_t *) zhashx_lookup (self->backoff,
+                                                          endpoint);
+    if (!backoff || now >= backoff->until)
+        return false;
+    self->sec.backoff_dropped++;
+    return true;
 }
 
 static s_link_t *
@@ -434,6 +603,8 @@ s_anon_link (self_t *self, const char *endpoint, int64_t now)
         self->stats.anon_full++;
         return NULL;
     }
+    if (s_backing_off (self, endpoint, now))
+        return NULL;
     link = s_link_new (self, endpoint, now);
     if (link)
         zhashx_insert (self->anon, endpoint, link);
@@ -456,6 +627,8 @@ s_peer_link (self_t *self, const rumor_id_t *id, const char *hint,
     if (!*endpoint || (peer->link && streq (peer->link->endpoint, endpoint)))
         return peer->link;
     s_link_destroy (self, &peer->link);
+    if (s_backing_off (self, endpoint, now))
+        return NULL;
     s_link_t *link = (s_link_t *) zhashx_lookup (self->anon, endpoint);
     if (link)
         zhashx_delete (self->anon, endpoint);      //  a seed: adopt it
@@ -504,6 +677,16 @@ s_reap (self_t *self, int64_t now)
         s_link_destroy (self, &link);
     }
     zlistx_destroy (&gone);
+    //  Backoffs nobody ran into for a while: the endpoint is not wanted
+    zlistx_t *quiet = zlistx_new ();
+    for (s_backoff_t *backoff = (s_backoff_t *) zhashx_first (self->backoff);
+         backoff; backoff = (s_backoff_t *) zhashx_next (self->backoff))
+        if (now - backoff->until >= S_BACKOFF_FORGET_MS)
+            zlistx_add_end (quiet, (void *) zhashx_cursor (self->backoff));
+    for (const char *endpoint = (const char *) zlistx_first (quiet); endpoint;
+         endpoint = (const char *) zlistx_next (quiet))
+        zhashx_delete (self->backoff, endpoint);
+    zlistx_destroy (&quiet);
 }
 
 
@@ -539,7 +722,7 @@ s_actor_post (self_t *self, int index, zmsg_t *msg, rumor_shared_t *shared,
             return;
         }
     }
-    if (droppable || zlistx_size (backlog) >= S_BACKLOG_MAX) {
+    if (droppable || zlistx_size (backlog) >= S_BACKLOG_MAX (self)) {
         if (droppable)
             self->stats.dropped_actor++;
         else
@@ -857,6 +1040,270 @@ s_on_verdict (self_t *self, const Rumor__Verdict *verdict, int64_t now)
 
 
 //  --------------------------------------------------------------------------
+//  The keyring: ops, re-keying, "$rumor.keys" queries
+
+//  (in "START" below)
+static void s_router_curve (self_t *self);
+static void s_bound (self_t *self, int port);
+static size_t s_beacon_keys (self_t *self, uint8_t *keys);
+
+//  After the keyring changed: ZAP admits exactly its keys, the beacon
+//  signs with the primary and verifies with any.
+static void
+s_keys_publish (self_t *self)
+{
+    rumor_zap_set_keys (self->zap, self->keyring);
+    uint8_t keys [RUMOR_KEYRING_MAX * RUMOR_DISCOVERY_KEY_SIZE];
+    size_t n = s_beacon_keys (self, keys);
+    if (self->beacon && rumor_discovery_set_keys (self->beacon, keys, n))
+        zsys_warning ("rumor: the beacon refused the new keys");
+    sodium_memzero (keys, sizeof (keys));
+}
+
+//  One attempt to bind the ROUTER again on its port; retried from the
+//  timers while the port is not free yet (libzmq closes the old listener
+//  in its I/O thread), then every second, counted, until it works.
+static void
+s_rebind_step (self_t *self, int64_t now)
+{
+    int port = zsock_bind (self->router, "tcp://%s:%d", self->bind,
+                           self->bound_port);
+    if (port >= 0) {
+        s_bound (self, port);
+        self->rebind_at = 0;
+        self->sec.rebinds++;
+        return;
+    }
+    if (self->rebind_tries > 0) {
+        self->rebind_tries--;
+        self->rebind_at = now + S_REBIND_RETRY_MS;
+        return;
+    }
+    if (self->sec.rebind_failed++ == 0)
+        zsys_error ("rumor: cannot bind port %d again with the new key: %s",
+                    self->bound_port, zmq_strerror (zmq_errno ()));
+    self->rebind_at = now + S_BACKOFF_MIN_MS;
+}
+
+//  After USE or REMOVE: close our links authenticated with a key no longer
+//  installed (the next send reopens them, primary first), and rebind the
+//  ROUTER with the primary: zmq_unbind drops every connection it accepted,
+//  so nothing authenticated with an old server key survives; peers
+//  reconnect and try their keys again.
+static void
+s_rekey (self_t *self, int64_t now)
+{
+    self->rekey_at = 0;
+    zlistx_t *stale = zlistx_new ();
+    for (s_link_t *link = (s_link_t *) zlistx_first (self->links); link;
+         link = (s_link_t *) zlistx_next (self->links))
+        if (rumor_keyring_find (self->keyring, link->fingerprint) < 0)
+            zlistx_add_end (stale, link);
+    for (s_link_t *link = (s_link_t *) zlistx_first (stale); link;
+         link = (s_link_t *) zlistx_next (stale)) {
+        if (!link->peer && zhashx_lookup (self->anon, link->endpoint) == link)
+            zhashx_delete (self->anon, link->endpoint);
+        s_link_destroy (self, &link);
+    }
+    zlistx_destroy (&stale);
+    if (!self->rebind_needed)
+        return;
+    self->rebind_needed = false;
+    if (!self->rebind_at && self->bound
+    &&  zmq_unbind (zsock_resolve (self->router), self->bound))
+        zsys_warning ("rumor: cannot unbind %s: %s", self->bound,
+                      zmq_strerror (zmq_errno ()));
+    rumor_zap_forget (self->zap);
+    s_router_curve (self);
+    self->rebind_tries = S_REBIND_TRIES;
+    //  libzmq closes the old listener in its I/O thread, within a ms or
+    //  so: bind again as soon as it can, to keep the port ours (a few
+    //  short waits here, then the timers take over)
+    self->rebind_at = now;
+    for (int spin = 0; spin < S_REBIND_SPIN && self->rebind_at; spin++) {
+        s_rebind_step (self, now);
+        if (self->rebind_at)
+            zclock_sleep (1);
+    }
+}
+
+//  Apply one op to the keyring: "INSTALL" (data: a rumor_key_t), "USE" or
+//  "REMOVE" (data: a fingerprint), "LIST". USE and REMOVE re-key delay ms
+//  later (0: at once). Returns 0 or a rumor.h code; counted.
+static int
+s_keys_apply (self_t *self, const char *op, const void *data, size_t size,
+              int64_t now, int64_t delay)
+{
+    bool change = !streq (op, "LIST");
+    int rc = RUMOR_EINVAL;
+    if (!self->secure)
+        rc = RUMOR_ESTATE;
+    else
+    if (streq (op, "LIST"))
+        rc = RUMOR_OK;
+    else
+    if (streq (op, "INSTALL") && size == sizeof (rumor_key_t)) {
+        rumor_key_t key;
+        memcpy (&key, data, sizeof (key));
+        rc = rumor_keyring_install (self->keyring, &key);
+        rumor_key_wipe (&key);
+    }
+    else
+    if ((streq (op, "USE") || streq (op, "REMOVE"))
+    &&  size == RUMOR_FINGERPRINT_SIZE) {
+        const uint8_t *print = (const uint8_t *) data;
+        bool serving = memcmp (print, self->server_print,
+                               RUMOR_FINGERPRINT_SIZE) == 0;
+        int index = rumor_keyring_find (self->keyring, print);
+        //  A removed key still served, or admitted since the last rebind,
+        //  may hold connections up: only then must the ROUTER rebind
+        bool used = index >= 0 && rumor_zap_used (self->zap,
+                        rumor_keyring_at (self->keyring, index)->public_key);
+        if (streq (op, "USE"))
+            rc = rumor_keyring_use (self->keyring, print);
+        else
+            rc = rumor_keyring_remove (self->keyring, print);
+        if (rc == RUMOR_OK && (streq (op, "USE")? !serving: serving || used))
+            self->rebind_needed = true;
+        if (rc == RUMOR_OK
+        && (!self->rekey_at || self->rekey_at > now + delay))
+            self->rekey_at = now + delay;
+    }
+    if (rc == RUMOR_OK && change) {
+        s_keys_publish (self);
+        self->sec.keys_applied++;
+    }
+    else
+    if (rc != RUMOR_OK)
+        self->sec.keys_refused++;
+    if (self->rekey_at && self->rekey_at <= now)
+        s_rekey (self, now);
+    return rc;
+}
+
+static const char *
+s_keys_reason (int rc, const char *op)
+{
+    switch (rc) {
+        case RUMOR_ESTATE:      return streq (op, "REMOVE")?
+                                       "it is the primary key": "no secret";
+        case RUMOR_ENOTFOUND:   return "not installed";
+        case RUMOR_EFULL:       return "the keyring is full";
+        default:                return "bad request";
+    }
+}
+
+//  A keyring op from a "$rumor.keys" query's payload: "install SECRET",
+//  "use FINGERPRINT", "remove FINGERPRINT" or "list". The secret is
+//  copied only to derive its key, then wiped.
+static int
+s_keys_request (self_t *self, const uint8_t *data, size_t size, char *op,
+                int64_t now)
+{
+    if (!data || size == 0) {
+        strcpy (op, "?");
+        self->sec.keys_refused++;
+        return RUMOR_EINVAL;
+    }
+    const uint8_t *space = (const uint8_t *) memchr (data, ' ', size);
+    size_t word = space? (size_t) (space - data): size;
+    const char *ops [] = { "install", "use", "remove", "list" };
+    const char *names [] = { "INSTALL", "USE", "REMOVE", "LIST" };
+    int which = -1;
+    for (int i = 0; i < 4; i++)
+        if (word == strlen (ops [i]) && memcmp (data, ops [i], word) == 0)
+            which = i;
+    strcpy (op, which < 0? "?": names [which]);
+    if (which < 0 || (which == 3) != (space == NULL)) {
+        self->sec.keys_refused++;   //  not an op, or a missing argument
+        return RUMOR_EINVAL;
+    }
+    if (which == 3)
+        return s_keys_apply (self, op, NULL, 0, now, 0);
+    size_t length = size - word - 1;
+    char *text = (char *) calloc (1, length + 1);
+    assert (text);
+    memcpy (text, space + 1, length);
+    int rc = RUMOR_EINVAL;
+    bool applied = false;           //  s_keys_apply counts what it sees
+    if (strlen (text) == length && which == 0) {
+        rumor_key_t key;
+        if ((applied = rumor_key_derive (&key, text) == 0))
+            rc = s_keys_apply (self, op, &key, sizeof (key), now, 0);
+        rumor_key_wipe (&key);
+    }
+    else
+    if (strlen (text) == length) {
+        uint8_t print [RUMOR_FINGERPRINT_SIZE];
+        if ((applied = rumor_fingerprint_from_hex (print, text) == 0))
+            rc = s_keys_apply (self, op, print, sizeof (print), now,
+                               S_REKEY_DELAY_MS);
+    }
+    if (!applied)
+        self->sec.keys_refused++;
+    sodium_memzero (text, length);
+    free (text);
+    return rc;
+}
+
+//  A query on a reserved topic: never the program's. "$rumor.keys" on a
+//  secured node is applied and answered ("ok FINGERPRINTS" or "error
+//  REASON"); anything else is dropped and counted.
+static void
+s_keys_query (self_t *self, const Rumor__Query *query, int64_t now)
+{
+    rumor_id_t origin;
+    if (!self->secure || !streq (query->topic, S_KEYS_TOPIC)
+    ||  rumor_id_from_bin (&origin, query->origin)) {
+        self->sec.reserved_dropped++;
+        return;
+    }
+    char op [16];
+    int rc = s_keys_request (self, query->payload.data, query->payload.len,
+                             op, now);
+    char *prints = rumor_keyring_fingerprints (self->keyring);
+    char *answer = rc == RUMOR_OK? zsys_sprintf ("ok %s", prints)
+                 : zsys_sprintf ("error %s", s_keys_reason (rc, op));
+    zmsg_t *respond = s_command_new ("RESPOND", 0);
+    zmsg_addmem (respond, origin.bytes, RUMOR_ID_SIZE);
+    rumor_shell_add_u64 (respond, query->id);
+    zmsg_addstr (respond, answer);
+    s_actor_post (self, S_APP, respond, NULL, false);
+    free (answer);
+    free (prints);
+}
+
+//  True for a topic of the "$rumor" namespace (node.c refuses them too)
+static bool
+s_reserved (const char *topic)
+{
+    return topic && strncmp (topic, S_RESERVED_PREFIX,
+                             strlen (S_RESERVED_PREFIX)) == 0;
+}
+
+//  Reserved messages are intercepted here: a query is answered by us, an
+//  event or direct message is dropped. True if it was one.
+static bool
+s_intercept (self_t *self, const char *kind, const ProtobufCMessage *detail,
+             int64_t now)
+{
+    if (streq (kind, "query")
+    &&  s_reserved (((const Rumor__Query *) detail)->topic)) {
+        s_keys_query (self, (const Rumor__Query *) detail, now);
+        return true;
+    }
+    if ((streq (kind, "event")
+    &&   s_reserved (((const Rumor__Event *) detail)->topic))
+    ||  (streq (kind, "direct")
+    &&   s_reserved (((const Rumor__Direct *) detail)->topic))) {
+        self->sec.reserved_dropped++;
+        return true;
+    }
+    return false;
+}
+
+
+//  --------------------------------------------------------------------------
 //  Other program events: kv, event, direct, query, response, query-done
 
 static void
@@ -999,7 +1446,7 @@ s_handle_event (self_t *self, const rumor_fx_view_t *view, int64_t now)
     if (streq (view->kind, "kv"))
         s_on_kv (self, (const Rumor__KvEntry *) shared->detail, view->extra);
     else
-    if (n == 0)
+    if (n == 0 && !s_intercept (self, view->kind, shared->detail, now))
         s_on_app (self, view->kind, shared->detail, view->extra);
     rumor_shared_release (&shared);
 }
@@ -1189,10 +1636,91 @@ s_handle_dealer (self_t *self, s_link_t *link)
     zmsg_destroy (&msg);
 }
 
-//  A monitor event: a disconnect from a known peer is the detector's fast
-//  path.
+//  Back an endpoint off: 1 s after its first give-up, twice the last
+//  delay after each next one, at most 60 s.
 static void
-s_handle_monitor (self_t *self, s_link_t *link)
+s_backoff_bump (self_t *self, const char *endpoint, int64_t now)
+{
+    s_backoff_t *backoff = (s_backoff_t *) zhashx_lookup (self->backoff,
+                                                          endpoint);
+    if (!backoff && zhashx_size (self->backoff) >= S_BACKOFF_ENTRIES) {
+        //  Full (a scan of many bad endpoints): forget the one due first
+        const char *oldest = NULL;
+        int64_t until = INT64_MAX;
+        for (s_backoff_t *item = (s_backoff_t *) zhashx_first (self->backoff);
+             item; item = (s_backoff_t *) zhashx_next (self->backoff))
+            if (item->until < until) {
+                until = item->until;
+                oldest = (const char *) zhashx_cursor (self->backoff);
+            }
+        if (oldest)
+            zhashx_delete (self->backoff, oldest);
+    }
+    if (!backoff) {
+        backoff = (s_backoff_t *) zmalloc (sizeof (s_backoff_t));
+        assert (backoff);
+        zhashx_insert (self->backoff, endpoint, backoff);
+    }
+    backoff->delay = backoff->delay? backoff->delay * 2: S_BACKOFF_MIN_MS;
+    if (backoff->delay > S_BACKOFF_MAX_MS)
+        backoff->delay = S_BACKOFF_MAX_MS;
+    backoff->until = now + backoff->delay;
+}
+
+//  A handshake of this link failed: try the next key of the keyring (with
+//  a secret), or give up once every key failed in a row: close the link,
+//  back its endpoint off. libzmq alone would reconnect for ever.
+static void
+s_link_failed (self_t *self, s_link_t *link, int64_t now)
+{
+    self->sec.handshake_failures++;
+    size_t keys = self->secure? rumor_keyring_size (self->keyring): 0;
+    //  A link that worked before gets a second round: a peer that re-keys
+    //  may accept a connection on its closing listener and drop it, which
+    //  looks like a failed key
+    size_t tries = link->proven? 2 * keys: keys;
+    link->failures++;
+    if (link->failures < tries) {
+        s_link_close (self, link);
+        //  The key after the one that failed, in today's keyring order
+        //  (a USE since the link opened moved the keys around)
+        int index = rumor_keyring_find (self->keyring, link->fingerprint);
+        link->key = (size_t) (index + 1) % keys;
+        if (s_link_open (self, link) == 0) {
+            self->sec.key_retries++;
+            return;
+        }
+    }
+    self->sec.links_given_up++;
+    s_backoff_bump (self, link->endpoint, now);
+    if (!link->peer && zhashx_lookup (self->anon, link->endpoint) == link)
+        zhashx_delete (self->anon, link->endpoint);
+    s_link_destroy (self, &link);
+}
+
+//  Tell the detector a peer's connection is gone (probe it now)
+static void
+s_peer_lost (self_t *self, s_link_t *link)
+{
+    link->lost = 0;
+    if (!link->peer || self->leaving)
+        return;
+    zmsg_t *command = s_command_new ("PEERLOST", 0);
+    zmsg_addmem (command, link->peer->id.bytes, RUMOR_ID_SIZE);
+    s_actor_post (self, S_DETECTOR, command, NULL, false);
+    self->stats.peer_lost++;
+}
+
+//  A monitor event of a link. A disconnect of an established connection
+//  to a known peer is the detector's fast path; a handshake that fails
+//  (wrong key, no secret on one side, refused) is not a lost peer. With a
+//  secret, a disconnect is told only once the redial (10-20 ms later) is
+//  refused: a peer that re-keys drops every connection too, and a probe
+//  sent into that moment would be lost with the old DEALER (s_link_failed)
+//  and raise a false suspicion; its redial meets a listener and a
+//  handshake instead, and nothing is told.
+static void
+s_handle_monitor (self_t *self, s_link_t *link, int64_t now)
 {
     zmsg_t *msg = zmsg_recv (link->monitor);
     if (!msg)
@@ -1201,13 +1729,37 @@ s_handle_monitor (self_t *self, s_link_t *link)
     uint16_t event = 0;
     if (frame && zframe_size (frame) >= sizeof (event))
         memcpy (&event, zframe_data (frame), sizeof (event));
-    if (event == ZMQ_EVENT_DISCONNECTED && link->peer && !self->leaving) {
-        zmsg_t *command = s_command_new ("PEERLOST", 0);
-        zmsg_addmem (command, link->peer->id.bytes, RUMOR_ID_SIZE);
-        s_actor_post (self, S_DETECTOR, command, NULL, false);
-        self->stats.peer_lost++;
-    }
     zmsg_destroy (&msg);
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        link->handshaken = link->proven = true;
+        link->lost = 0;
+        link->failures = 0;
+        zhashx_delete (self->backoff, link->endpoint);
+    }
+    else
+    if ((event & S_HANDSHAKE_FAILED)
+    && (self->secure || event != ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)) {
+        //  Without a secret, only a refusal (a secured peer: mechanism
+        //  mismatch) is final; a peer that closed mid-handshake (stopping,
+        //  restarting) is redialled by libzmq as always. With one, that
+        //  is how a wrong server key looks, so it counts.
+        link->lost = 0;
+        s_link_failed (self, link, now);    //  may destroy the link
+    }
+    else
+    if (event == ZMQ_EVENT_DISCONNECTED && link->handshaken) {
+        link->handshaken = false;
+        if (self->secure)
+            link->lost = 1;
+        else
+            s_peer_lost (self, link);
+    }
+    else
+    if (event == ZMQ_EVENT_CONNECT_RETRIED && link->lost == 1)
+        link->lost = 2;                 //  libzmq scheduled the redial
+    else
+    if (event == ZMQ_EVENT_CONNECT_RETRIED && link->lost == 2)
+        s_peer_lost (self, link);       //  refused: nobody listens there
 }
 
 //  The ROUTER's connections, counted
@@ -1226,8 +1778,10 @@ s_handle_router_monitor (self_t *self)
     else
     if (event == ZMQ_EVENT_DISCONNECTED)
         self->stats.router_disconnects++;
-    else
+    else {
         self->stats.router_handshake_failed++;
+        self->sec.handshakes_refused++;
+    }
     zmsg_destroy (&msg);
 }
 
@@ -1313,6 +1867,43 @@ s_router_options (zsock_t *router)
     zsock_set_linger (router, 0);
 }
 
+//  The user-facing limits on the ROUTER (rumor_limits.h): the frame size, and an
+//  inbound queue of 10 times a peer link's, a burst from every peer at once
+static void
+s_router_limits (self_t *self)
+{
+    zsock_set_maxmsgsize (self->router, self->caps.message_bytes);
+    zsock_set_rcvhwm (self->router, (int) (10 * self->caps.queue));
+}
+
+//  With a secret: the ROUTER is a CURVE server with the primary's secret
+//  key, and asks our ZAP domain about every client (zap.h). Applies to
+//  the next bind (libzmq copies the options at bind).
+static void
+s_router_curve (self_t *self)
+{
+    void *handle = zsock_resolve (self->router);
+    int on = 1;
+    const rumor_key_t *primary = rumor_keyring_at (self->keyring, 0);
+    zmq_setsockopt (handle, ZMQ_CURVE_SERVER, &on, sizeof (on));
+    zmq_setsockopt (handle, ZMQ_CURVE_SECRETKEY, primary->secret_key,
+                    RUMOR_KEY_SIZE);
+    memcpy (self->server_print, primary->fingerprint, RUMOR_FINGERPRINT_SIZE);
+    const char *domain = rumor_zap_domain (self->zap);
+    zmq_setsockopt (handle, ZMQ_ZAP_DOMAIN, domain, strlen (domain));
+    zsock_set_maxmsgsize (self->router,
+                          (int) (self->caps.message_bytes + S_CURVE_OVERHEAD));
+}
+
+//  Remember what we bound, to unbind it when the key changes
+static void
+s_bound (self_t *self, int port)
+{
+    free (self->bound);
+    self->bound = zsock_last_endpoint (self->router);
+    self->bound_port = port;
+}
+
 //  Bind the ROUTER; returns the port, or -1.
 static int
 s_bind (self_t *self)
@@ -1321,6 +1912,9 @@ s_bind (self_t *self)
     if (!self->router)
         return -1;
     s_router_options (self->router);
+    s_router_limits (self);
+    if (self->secure)
+        s_router_curve (self);
     //  Watch connections: refused handshakes and cut connections are
     //  input we count too, even though libzmq drops them before us
     char monitor [64];
@@ -1336,13 +1930,34 @@ s_bind (self_t *self)
     ||  zsock_connect (self->router_monitor, "%s", monitor))
         return -1;
     zsock_set_linger (self->router_monitor, 0);
+    //  Any free port: czmq's "!" starts its scan at a random port, so that
+    //  the port we free for a moment when we re-key (s_rekey) is not the
+    //  first one another node starting on this host would try ("*" scans
+    //  from 49152 up)
     int port = self->port
              ? zsock_bind (self->router, "tcp://%s:%d", self->bind, self->port)
-             : zsock_bind (self->router, "tcp://%s:*", self->bind);
-    if (port < 0)
-        zsys_error ("rumor: cannot bind tcp://%s:%d: %s", self->bind,
-                    self->port, zmq_strerror (zmq_errno ()));
+             : zsock_bind (self->router, "tcp://%s:!", self->bind);
+    if (port < 0) {
+        self->why = zsys_sprintf ("cannot bind tcp://%s:%d: %s", self->bind,
+                                  self->port, zmq_strerror (zmq_errno ()));
+        zsys_error ("rumor: %s", self->why);
+    }
+    else
+        s_bound (self, port);
     return port;
+}
+
+//  The beacon MAC keys of the keyring, primary first, into keys (room for
+//  RUMOR_KEYRING_MAX); returns how many (0 without a secret).
+static size_t
+s_beacon_keys (self_t *self, uint8_t *keys)
+{
+    size_t n = self->secure? rumor_keyring_size (self->keyring): 0;
+    for (size_t i = 0; i < n; i++)
+        memcpy (keys + i * RUMOR_DISCOVERY_KEY_SIZE,
+                rumor_keyring_at (self->keyring, i)->beacon_key,
+                RUMOR_DISCOVERY_KEY_SIZE);
+    return n;
 }
 
 static int
@@ -1365,9 +1980,14 @@ s_beacon_start (self_t *self, int port)
         snprintf (endpoint, sizeof (endpoint), "tcp://%s:%d", self->advertise,
                   port);
     cfg.endpoint = endpoint;
+    uint8_t keys [RUMOR_KEYRING_MAX * RUMOR_DISCOVERY_KEY_SIZE];
+    cfg.n_keys = s_beacon_keys (self, keys);
+    cfg.keys = cfg.n_keys? keys: NULL;
     self->beacon = rumor_discovery_new (&cfg);
+    sodium_memzero (keys, sizeof (keys));
     if (!self->beacon) {
-        zsys_error ("rumor: beacon: %s", rumor_discovery_error ());
+        self->why = zsys_sprintf ("beacon: %s", rumor_discovery_error ());
+        zsys_error ("rumor: %s", self->why);
         return -1;
     }
     self->beacon_pollable = rumor_discovery_pollable (self->beacon);
@@ -1397,7 +2017,8 @@ s_actors_start (self_t *self)
     rumor_actor_cfg_t cfg = {
         .self = self->id, .generation = self->generation, .seed = self->seed,
         .name = self->name, .endpoint = self->endpoint,
-        .n_tags = zlistx_size (self->tags), .profile = self->profile
+        .n_tags = zlistx_size (self->tags), .profile = self->profile,
+        .limits = &self->caps
     };
     const char **tags = (const char **) calloc (cfg.n_tags + 1, sizeof (char *));
     assert (tags);
@@ -1452,6 +2073,14 @@ s_start (self_t *self, int64_t now)
 {
     if (self->started)
         return RUMOR_ESTATE;
+    //  With a secret, rumor's ZAP handler must answer for our ROUTER
+    //  before it accepts anything
+    if (self->secure && !(self->zap = rumor_zap_register (&self->why))) {
+        zsys_error ("rumor: %s", self->why);
+        return RUMOR_ENET;
+    }
+    if (self->zap)
+        rumor_zap_set_keys (self->zap, self->keyring);
     int port = s_bind (self);
     if (port < 0 || s_beacon_start (self, port))
         return RUMOR_ENET;
@@ -1459,6 +2088,12 @@ s_start (self_t *self, int64_t now)
                                    port);
     if (s_actors_start (self))
         return RUMOR_ENET;
+    //  Keyring queries: the app core hears them, we answer (s_on_app)
+    if (self->secure) {
+        zmsg_t *hear = s_command_new ("HEAR", 0);
+        zmsg_addstr (hear, S_KEYS_TOPIC);
+        s_actor_post (self, S_APP, hear, NULL, false);
+    }
     zpoller_add (self->poller, self->router);
     zpoller_add (self->poller, self->router_monitor);
     self->started = true;
@@ -1479,6 +2114,26 @@ s_start (self_t *self, int64_t now)
 //  --------------------------------------------------------------------------
 //  Stats and why
 
+//  "security.*": ours, our ZAP domain's, the keyring's size
+static void
+s_security_stats (self_t *self, zmsg_t *reply)
+{
+    rumor_shell_add_counters (reply, "security", &self->sec,
+                              s_security_counters,
+                              sizeof (s_security_counters)
+                              / sizeof (s_security_counters [0]));
+    uint64_t admitted = 0, refused = 0;
+    if (self->zap)
+        rumor_zap_counts (self->zap, &admitted, &refused);
+    rumor_shell_add_counter (reply, "security", "zap_admitted", admitted);
+    rumor_shell_add_counter (reply, "security", "zap_refused", refused);
+    rumor_shell_add_counter (reply, "security", "keys",
+                             self->secure? rumor_keyring_size (self->keyring)
+                                         : 0);
+    rumor_shell_add_counter (reply, "security", "backoffs",
+                             zhashx_size (self->backoff));
+}
+
 static void
 s_stats_reply (self_t *self, zmsg_t *reply)
 {
@@ -1498,6 +2153,7 @@ s_stats_reply (self_t *self, zmsg_t *reply)
                              rumor_codec_refused (&self->codec));
     rumor_shell_add_counter (reply, "events", "sent", self->events_sent);
     rumor_shell_add_counter (reply, "events", "dropped", self->events_dropped);
+    s_security_stats (self, reply);
     if (!self->beacon)
         return;
     zhash_t *beacon = zhash_new ();
@@ -1546,6 +2202,40 @@ s_why_seeds (self_t *self, FILE *out, int64_t now)
     }
 }
 
+static void
+s_why_security (self_t *self, FILE *out, int64_t now)
+{
+    if (!self->secure) {
+        fprintf (out, "security: no secret: links are not encrypted; nodes "
+                 "with a secret refuse this one (%" PRIu64 " handshake(s) "
+                 "failed as client, %" PRIu64 " refused)\n",
+                 self->sec.handshake_failures, self->sec.handshakes_refused);
+        return;
+    }
+    char *prints = rumor_keyring_fingerprints (self->keyring);
+    uint64_t admitted = 0, refused = 0;
+    rumor_zap_counts (self->zap, &admitted, &refused);
+    fprintf (out, "security: CURVE, keys %s (primary first); handshakes: "
+             "%" PRIu64 " admitted, %" PRIu64 " refused by key, %" PRIu64
+             " failed at our ROUTER, %" PRIu64 " failed as client; %" PRIu64
+             " link(s) given up\n", prints, admitted, refused,
+             self->sec.handshakes_refused, self->sec.handshake_failures,
+             self->sec.links_given_up);
+    free (prints);
+    for (s_backoff_t *backoff = (s_backoff_t *) zhashx_first (self->backoff);
+         backoff; backoff = (s_backoff_t *) zhashx_next (self->backoff)) {
+        fprintf (out, "  %s: every key failed its handshake (another "
+                 "secret, or none there); backing off %" PRId64 " ms, ",
+                 (const char *) zhashx_cursor (self->backoff),
+                 backoff->delay);
+        if (backoff->until > now)
+            fprintf (out, "next try in %" PRId64 " ms\n",
+                     backoff->until - now);
+        else
+            fprintf (out, "may be tried again\n");
+    }
+}
+
 static char *
 s_why (self_t *self, int64_t now)
 {
@@ -1558,6 +2248,7 @@ s_why (self_t *self, int64_t now)
              self->endpoint? self->endpoint: "(not started)", self->cluster);
     s_why_peers (self, out);
     s_why_seeds (self, out, now);
+    s_why_security (self, out, now);
     const rumor_codec_stats_t *codec = &self->codec;
     fprintf (out, "frames: %" PRIu64 " in, %" PRIu64 " out; refused: "
              "%" PRIu64 " other cluster, %" PRIu64 " other version, "
@@ -1667,6 +2358,25 @@ s_stop (self_t *self, uint32_t seq, int64_t now)
     s_actor_post (self, S_MEMBERSHIP, s_command_new ("LEAVE", 0), NULL, false);
 }
 
+//  KEYS op [arg] from the node: applied at once -> rc, fingerprints
+static void
+s_keys_command (self_t *self, uint32_t seq, zmsg_t *request, int64_t now)
+{
+    char *op = rumor_shell_pop_str (request);
+    zframe_t *arg = zmsg_pop (request);
+    int rc = self->started? s_keys_apply (self, op, arg? zframe_data (arg): NULL,
+                                          arg? zframe_size (arg): 0, now, 0)
+                          : RUMOR_ESTATE;
+    if (arg)
+        sodium_memzero (zframe_data (arg), zframe_size (arg));
+    zframe_destroy (&arg);
+    char *prints = self->secure? rumor_keyring_fingerprints (self->keyring)
+                               : strdup ("");
+    s_reply (self, seq, rc, prints);
+    free (prints);
+    free (op);
+}
+
 static void
 s_handle_pipe (self_t *self, int64_t now)
 {
@@ -1680,7 +2390,8 @@ s_handle_pipe (self_t *self, int64_t now)
     else
     if (streq (command, "START")) {
         int rc = s_start (self, now);
-        s_reply (self, seq, rc, rc == RUMOR_OK? self->endpoint: "");
+        s_reply (self, seq, rc, rc == RUMOR_OK? self->endpoint
+                              : self->why? self->why: "");
     }
     else
     if (streq (command, "STOP"))
@@ -1706,6 +2417,9 @@ s_handle_pipe (self_t *self, int64_t now)
         s_stats_reply (self, reply);
         s_reply_forward (self, &reply);
     }
+    else
+    if (streq (command, "KEYS"))
+        s_keys_command (self, seq, request, now);
     else
     if (streq (command, "WHY")) {
         char *text = s_why (self, now);
@@ -1761,6 +2475,8 @@ s_self_new (zsock_t *pipe, const rumor_supervisor_cfg_t *cfg)
     self->beacon_port = cfg->beacon_port;
     self->profile = (int) cfg->profile;
     rumor_membership_actor_limits (self->profile, &self->limits);
+    rumor_limits_resolve (&cfg->limits, &self->caps);
+    self->limits.max_members = (size_t) self->caps.members;
     self->tags = zlistx_new ();
     zlistx_set_destructor (self->tags, s_free_string);
     for (size_t i = 0; i < cfg->n_tags; i++)
@@ -1783,6 +2499,10 @@ s_self_new (zsock_t *pipe, const rumor_supervisor_cfg_t *cfg)
     self->anon = zhashx_new ();
     self->routes = zhashx_new ();
     zhashx_set_destructor (self->routes, s_route_destroy);
+    self->backoff = zhashx_new ();
+    zhashx_set_destructor (self->backoff, s_free_string);
+    self->keyring = cfg->keyring;
+    self->secure = cfg->keyring && rumor_keyring_size (cfg->keyring) > 0;
     return self;
 }
 
@@ -1811,6 +2531,11 @@ s_self_destroy (self_t **self_p)
         zmq_socket_monitor (zsock_resolve (self->router), NULL, 0);
     zsock_destroy (&self->router_monitor);
     zsock_destroy (&self->router);
+    //  No ROUTER of ours asks it any more
+    rumor_zap_unregister (&self->zap);
+    zhashx_destroy (&self->backoff);
+    free (self->bound);
+    free (self->why);
     zpoller_destroy (&self->poller);
     free (self->name);
     free (self->cluster);
@@ -1835,6 +2560,10 @@ s_timers (self_t *self, int64_t now)
         s_reap (self, now);
         self->next_reap_at = now + S_REAP_CHECK_MS;
     }
+    if (self->rekey_at && now >= self->rekey_at)
+        s_rekey (self, now);
+    if (self->rebind_at && now >= self->rebind_at)
+        s_rebind_step (self, now);
     if (self->leaving && self->stop_seq
     && ((self->left_at && now >= self->left_at + S_DRAIN_MS)
     ||  now >= self->stop_deadline)) {
@@ -1854,6 +2583,10 @@ s_timeout (self_t *self, int64_t now)
                      rumor_discovery_next_deadline (self->beacon): -1;
     if (!self->leaving && beacon >= 0 && beacon < next)
         next = beacon;
+    if (self->rekey_at && self->rekey_at < next)
+        next = self->rekey_at;
+    if (self->rebind_at && self->rebind_at < next)
+        next = self->rebind_at;
     if (self->stop_seq) {
         int64_t end = self->left_at? self->left_at + S_DRAIN_MS
                                    : self->stop_deadline;
@@ -1895,7 +2628,7 @@ s_sweep (self_t *self, void *which, int64_t now)
             s_handle_dealer (self, link);
         else
         if (link)
-            s_handle_monitor (self, link);
+            s_handle_monitor (self, link, now);
     }
 }
 

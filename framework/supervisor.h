@@ -3,20 +3,23 @@
 
     One per running node (framework/node.c starts it at rumor_start). It
     owns every socket that touches the network and routes everything else:
-      - a ROUTER bound to tcp://BIND:PORT (ZMQ_MAXMSGSIZE = RUMOR_FRAME_MAX,
-        bounded HWMs, ROUTER_HANDOVER so that a restarted node takes its
-        routing id over): every inbound frame is decoded ONCE by the codec
-        (refusals counted), then handed as a shared pointer to the actor
-        that owns its body, and to membership as well when it carries
-        piggybacked updates;
+      - a ROUTER bound to tcp://BIND:PORT (ZMQ_MAXMSGSIZE and HWMs from
+        cfg's limits, rumor_limits.h; ROUTER_HANDOVER so that a restarted
+        node takes its routing id over): every inbound frame is decoded
+        ONCE by the codec (refusals counted), then handed as a shared
+        pointer to the actor that owns its body, and to membership as
+        well when it carries piggybacked updates;
       - one DEALER per peer (routing id = our 16-byte id; SNDTIMEO 0: a full
         queue drops and counts, never blocks; LINGER 0), opened on the
         first SEND to it and closed when membership has forgotten the peer
         (DEAD/LEFT for reap_after_ms); at most max_members of them. Each
-        has a zmq_socket_monitor whose ZMQ_EVENT_DISCONNECTED sends
-        PEERLOST to the detector (the fast path). A SEND to an id with no
-        endpoint known (an Ack to a stranger's Ping) goes back through the
-        ROUTER to that routing id, so DEALERs are read as well;
+        has a zmq_socket_monitor: ZMQ_EVENT_DISCONNECTED of an established
+        connection sends PEERLOST to the detector (the fast path; with a
+        secret, only once the redial 10-20 ms later is refused, since a
+        peer that re-keys drops its connections too); a failed handshake
+        never does (see "Security"). A SEND to an id with
+        no endpoint known (an Ack to a stranger's Ping) goes back through
+        the ROUTER to that routing id, so DEALERs are read as well;
       - the beacon (framework/beacon.h): accepted beacons become JOINID
         commands to membership;
       - the four actors (actors/actors.h): their SEND effects are sealed
@@ -28,6 +31,27 @@
     (the membership core lives in another thread; membership gossips on
     its own rounds instead). Inbound piggyback is applied.
 
+    Security (secret.h, zap.h), with a keyring: the ROUTER is a CURVE
+    server with the primary's secret key and a ZAP domain of its own (the
+    process's ZAP handler admits a client whose public key is in the
+    keyring, and counts the rest); every DEALER is a CURVE client with the
+    keypair of one key, the primary first for a new link. A failed
+    handshake (ZMQ_EVENT_HANDSHAKE_FAILED_*) reopens the link with the
+    next key; once every key failed in a row (twice over for a link that
+    worked before) the link is closed and its endpoint backs off (1 s
+    doubling to 60 s, sends meanwhile dropped and counted). A node without
+    a secret gives up the same way at its first refusal (mechanism
+    mismatch), so neither side retries in a loop: the server never dials,
+    and a client tries a refusing endpoint at most once a minute. USE
+    rebinds the ROUTER on its port with the new primary (zmq_unbind drops
+    every accepted connection; peers reconnect and try their keys);
+    REMOVE closes our links made with that key, and rebinds only if the
+    ROUTER still serves it or the ZAP handler admitted it since the last
+    bind. The beacon signs with the primary, verifies with any key. The
+    app core hears "$rumor.keys"; such queries are answered here, never
+    shown to the program, and other messages on "$rumor." topics are
+    dropped ("security.reserved_dropped").
+
     Nothing blocks: sends to actors that are full wait in a bounded
     backlog (decoded frames are dropped and counted instead), events the
     program does not read are dropped and counted ("events.dropped").
@@ -37,7 +61,7 @@
     0 or a RUMOR_E* code of rumor.h) | data:
 
         START                   bind, start actors and beacon, join seeds
-                                -> rc, endpoint
+                                -> rc, endpoint (or, if rc is not 0, why)
         STOP                    graceful leave, bounded (~2 s), then the
                                 node may destroy the actor -> rc
         JOIN endpoint           join now (also recorded as a seed for
@@ -49,8 +73,13 @@
         RESOLVE member          32-hex id or node name -> rc, 16-byte id
         STATS                   -> rc, then name/value string pairs
                                 ("supervisor.*", "codec.*", "events.*",
-                                "beacon.*")
+                                "security.*", "beacon.*")
         WHY                     -> rc, a multi-line report string
+        KEYS op [arg]           the keyring (secured nodes only, else
+                                RUMOR_ESTATE): "INSTALL" + a packed
+                                rumor_key_t, "USE"/"REMOVE" + an 8-byte
+                                fingerprint, "LIST" -> rc, fingerprints
+                                ("a1b2... c3d4...", primary first)
         $TERM                   end (zactor_destroy): every socket closes
                                 at once, LINGER 0; without a STOP first
                                 this is a crash as others see it (no
@@ -68,6 +97,8 @@
 #include <czmq.h>
 #include "rumor.h"
 #include "id.h"
+#include "rumor_limits.h"
+#include "secret.h"
 
 //  Frames in one message on the events pipe
 #define RUMOR_SUPERVISOR_EVENT_FRAMES   9
@@ -93,6 +124,12 @@ typedef struct {
     zsock_t *events;                //  PAIR to the program: the supervisor
                                     //  thread alone sends on it while it
                                     //  runs (borrowed)
+    rumor_limits_t limits;          //  user-facing limits (rumor_limits.h); a
+                                    //  zero field is the default
+    rumor_keyring_t *keyring;       //  the node's keyring (secret.h), NULL
+                                    //  or empty = no secret. Borrowed, NOT
+                                    //  copied: the supervisor thread alone
+                                    //  uses and changes it while it runs
 } rumor_supervisor_cfg_t;
 
 //  Start a supervisor (nothing bound yet: send START). Everything in cfg

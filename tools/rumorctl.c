@@ -17,6 +17,7 @@
 #include <inttypes.h>
 #include "control.pb-c.h"
 #include "agent_common.h"
+#include "agent_secret.h"
 
 #define EXIT_OK         0
 #define EXIT_NO         1
@@ -43,7 +44,12 @@ static s_command_t s_commands [] = {
     { "get",     2, 2, "MEMBER KEY", "print a key's value from a member's keyspace (MEMBER may be 'self')" },
     { "set",     2, 2, "KEY VALUE [--ttl MS]", "set one of this node's keys, optionally expiring" },
     { "del",     1, 1, "KEY", "delete one of this node's keys everywhere" },
-    { "keys",    0, 1, "[MEMBER]", "list the live keys of a member (default: this node)" },
+    { "keys",    0, 2, "[MEMBER] | list | install FILE | use FILE | remove FILE [--local]",
+      "list the live keys of a member (default: this node); or, with a cluster "
+      "secret, list every member's key fingerprints, or install, use (make "
+      "primary) or remove a secret read from FILE (mode 600; - = stdin) on "
+      "every member (--local: on this node only; the secret stays on this "
+      "host). A member named list, install, use or remove: give its id" },
     { "say",     1, 2, "TOPIC [PAYLOAD]", "broadcast an event on a topic to every node that hears it" },
     { "listen",  0, 1, "[PATTERN] [--count N] [--respond TEXT]", "print events (member, key, heard, direct, queries) until interrupted; --respond answers queries" },
     { "whisper", 3, 3, "MEMBER TOPIC PAYLOAD", "send a direct message to one member" },
@@ -69,6 +75,7 @@ typedef struct {
     int count;                      //  listen --count, 0 = unbounded
     const char *respond;            //  listen --respond: answer queries
     uint64_t next_id;               //  next request id
+    bool local;                     //  keys --local: this node only
 } s_ctl_t;
 
 
@@ -98,6 +105,8 @@ s_usage (FILE *out)
 "--timeout MS: how long to wait for the agent (default 2000); for listen,\n"
 "how long to stream; for query, the query's own timeout (default 5000).\n"
 "--json: one JSON object per line. Options may appear anywhere.\n"
+"keys install|use|remove FILE: FILE holds a cluster secret (mode 600, as\n"
+"rumord's --secret-file; - = stdin); it goes to every member unless --local.\n"
 "Endpoint: --control, else $RUMOR_CONTROL, else ipc:///tmp/rumord-NAME.ctl\n"
 "for --name NAME (default: the host name, as rumord).\n"
 "Exit codes: 0 ok, 1 the node said no, 2 usage, 3 cannot reach the agent.\n"
@@ -463,12 +472,17 @@ s_print_reply (s_ctl_t *self, Rumorctl__Reply *reply)
                 s_json_text (reply->info->cluster);
                 printf (",\"version\":");
                 s_json_text (reply->info->version);
+                printf (",\"fingerprint\":");
+                s_json_text (reply->info->fingerprint);
                 printf ("}\n");
             }
-            else
+            else {
                 printf ("id %s\nname %s\nendpoint %s\ncluster %s\nversion %s\n",
                         reply->info->id, reply->info->name, reply->info->endpoint,
                         reply->info->cluster, reply->info->version);
+                if (*reply->info->fingerprint)
+                    printf ("fingerprint %s\n", reply->info->fingerprint);
+            }
             break;
         default:
             s_print_ok (self);
@@ -585,6 +599,156 @@ s_do_query (s_ctl_t *self, int argc, char **argv)
 
 
 //  --------------------------------------------------------------------------
+//  Keyring: the cluster's secrets (keys list | install FILE | use FILE |
+//  remove FILE)
+
+//  qsort order of answers: by name, then id
+static int
+s_answer_compare (const void *one, const void *two)
+{
+    const Rumorctl__KeyringAnswer *a = *(const Rumorctl__KeyringAnswer * const *) one;
+    const Rumorctl__KeyringAnswer *b = *(const Rumorctl__KeyringAnswer * const *) two;
+    int order = strcmp (a->name, b->name);
+    return order? order: strcmp (a->member, b->member);
+}
+
+//  Prints one member's answer
+static void
+s_print_answer (s_ctl_t *self, Rumorctl__KeyringAnswer *answer)
+{
+    if (self->json) {
+        printf ("{\"member\":");
+        s_json_text (answer->member);
+        printf (",\"name\":");
+        s_json_text (answer->name);
+        printf (",\"ok\":%s", answer->ok? "true": "false");
+        if (answer->ok) {
+            printf (",\"fingerprints\":[");
+            for (size_t index = 0; index < answer->n_fingerprints; index++) {
+                printf (index? ",": "");
+                s_json_text (answer->fingerprints [index]);
+            }
+            printf ("]}\n");
+        }
+        else {
+            printf (",\"error\":");
+            s_json_text (answer->error);
+            printf ("}\n");
+        }
+        return;
+    }
+    printf ("%-20s %-5s", *answer->name? answer->name: answer->member,
+            answer->ok? "ok": "error");
+    if (answer->ok)
+        for (size_t index = 0; index < answer->n_fingerprints; index++)
+            printf (" %s%s", answer->fingerprints [index],
+                    index == 0? " (primary)": "");
+    else
+        printf (" %s", answer->error);
+    putchar ('\n');
+}
+
+//  Prints every answer and the summary; returns the exit code: 0 only if
+//  every live member answered and applied the operation
+static int
+s_print_keyring (s_ctl_t *self, const char *op, Rumorctl__KeyringResult *result,
+                 int timeout)
+{
+    qsort (result->answers, result->n_answers, sizeof (void *), s_answer_compare);
+    for (size_t index = 0; index < result->n_answers; index++)
+        s_print_answer (self, result->answers [index]);
+    uint32_t total = result->live > result->answered? result->live: result->answered;
+    bool all_ok = result->complete && total > 0 && result->ok == total;
+    if (self->json) {
+        printf ("{\"summary\":\"%s\",\"ok\":%u,\"total\":%u,\"answered\":%u,"
+                "\"live\":%u,\"complete\":%s,\"missing\":[", op, result->ok,
+                total, result->answered, result->live,
+                result->complete? "true": "false");
+        for (size_t index = 0; index < result->n_missing; index++) {
+            printf (index? ",": "");
+            s_json_text (result->missing [index]);
+        }
+        printf ("]}\n");
+    }
+    else {
+        printf ("%u/%u nodes ok", result->ok, total);
+        if (!result->complete)
+            printf (" (not every live member answered within %d ms)", timeout);
+        if (result->n_answers < result->answered)
+            printf (" (%zu answers shown)", result->n_answers);
+        putchar ('\n');
+        //  "NAME STATE" each: a failed member is not counted, yet it
+        //  missed the operation
+        for (size_t index = 0; index < result->n_missing; index++)
+            printf ("did not answer: %s\n", result->missing [index]);
+    }
+    return all_ok? EXIT_OK: EXIT_NO;
+}
+
+//  keys list | install FILE | use FILE | remove FILE: one request that the
+//  agent answers once every member did (or at the timeout)
+static int
+s_do_keyring (s_ctl_t *self, int argc, char **argv)
+{
+    const char *op_name = argv [0];
+    Rumorctl__Keyring keyring = RUMORCTL__KEYRING__INIT;
+    keyring.op = streq (op_name, "install")? RUMORCTL__KEYRING_OP__KEYRING_INSTALL:
+                 streq (op_name, "use")? RUMORCTL__KEYRING_OP__KEYRING_USE:
+                 streq (op_name, "remove")? RUMORCTL__KEYRING_OP__KEYRING_REMOVE:
+                 RUMORCTL__KEYRING_OP__KEYRING_LIST;
+    bool list = keyring.op == RUMORCTL__KEYRING_OP__KEYRING_LIST;
+    if (argc != (list? 1: 2)) {
+        fprintf (stderr, "rumorctl: usage: rumorctl keys %s\n",
+                 list? "list": streq (op_name, "install")? "install FILE":
+                 streq (op_name, "use")? "use FILE": "remove FILE");
+        return EXIT_USAGE;
+    }
+    char *secret = NULL;
+    if (!list) {
+        char error [1024];
+        secret = agent_secret_read (argv [1], error, sizeof (error));
+        if (!secret) {
+            fprintf (stderr, "rumorctl: %s\n", error);
+            return EXIT_USAGE;
+        }
+        keyring.secret.data = (uint8_t *) secret;
+        keyring.secret.len = strlen (secret);
+    }
+    int wait = self->timeout_set? self->timeout: 5000;
+    keyring.timeout_ms = (uint64_t) wait;
+    keyring.local = self->local;
+    Rumorctl__Request request = RUMORCTL__REQUEST__INIT;
+    request.command_case = RUMORCTL__REQUEST__COMMAND_KEYRING;
+    request.keyring = &keyring;
+    //  The agent replies once the operation is over: its timeout and more
+    int saved = self->timeout;
+    self->timeout = wait + CTL_QUERY_SLACK;
+    int code = EXIT_OK;
+    Rumorctl__Reply *reply = s_call (self, &request, &code);
+    self->timeout = saved;
+    agent_secret_free (&secret);
+    if (!reply)
+        return code;
+    if (reply->result_case == RUMORCTL__REPLY__RESULT_KEYRING)
+        code = s_print_keyring (self, op_name, reply->keyring, wait);
+    else {
+        fprintf (stderr, "rumorctl: keys %s: unexpected reply\n", op_name);
+        code = EXIT_NO;
+    }
+    rumorctl__reply__free_unpacked (reply, NULL);
+    return code;
+}
+
+//  Whether word names a keyring operation of the keys command
+static bool
+s_keyring_word (const char *word)
+{
+    return streq (word, "list") || streq (word, "install")
+        || streq (word, "use") || streq (word, "remove");
+}
+
+
+//  --------------------------------------------------------------------------
 //  Commands
 
 //  Points data at text (no copy)
@@ -603,6 +767,18 @@ s_run (s_ctl_t *self, const char *name, int argc, char **argv)
         return s_do_listen (self, argc, argv);
     if (streq (name, "query"))
         return s_do_query (self, argc, argv);
+    if (streq (name, "keys") && argc > 0 && s_keyring_word (argv [0]))
+        return s_do_keyring (self, argc, argv);
+    if (self->local) {
+        fprintf (stderr, "rumorctl: --local applies to keys list, install, "
+                 "use and remove only\n");
+        return EXIT_USAGE;
+    }
+    if (streq (name, "keys") && argc > 1) {
+        fprintf (stderr, "rumorctl: keys: '%s' is not list, install, use or "
+                 "remove\n", argv [0]);
+        return EXIT_USAGE;
+    }
 
     Rumorctl__Request request = RUMORCTL__REQUEST__INIT;
     Rumorctl__Members members = RUMORCTL__MEMBERS__INIT;
@@ -765,6 +941,9 @@ s_parse (s_ctl_t *self, int argc, char **argv, const char **endpoint,
         if (streq (arg, "--json"))
             self->json = true;
         else
+        if (streq (arg, "--local"))
+            self->local = true;
+        else
         if (streq (arg, "--help") || streq (arg, "-h"))
             *help = true;
         else
@@ -806,7 +985,7 @@ main (int argc, char **argv)
     sigaction (SIGINT, &action, NULL);
     signal (SIGPIPE, SIG_IGN);
 
-    s_ctl_t ctl = { NULL, NULL, false, CTL_TIMEOUT, false, 0, 0, NULL, 1 };
+    s_ctl_t ctl = { NULL, NULL, false, CTL_TIMEOUT, false, 0, 0, NULL, 1, false };
     const char *endpoint = NULL;
     const char *name = NULL;
     char **positional = (char **) calloc ((size_t) argc + 1, sizeof (char *));

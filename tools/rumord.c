@@ -16,8 +16,10 @@
 
     Config file: KEY = VALUE lines, keys are the long option names (name,
     cluster, port, bind, advertise, seed, beacon, beacon-port, interface,
-    profile, control, tag, log-level); '#' or ';' starts a comment line;
-    seed and tag may repeat. Command-line options override the file.
+    profile, control, tag, log-level, secret-file), and limit.NAME for
+    --limit NAME=V;
+    '#' or ';' starts a comment line; seed and tag may repeat.
+    Command-line options override the file.
 
     Beacon default: loopback (nodes on this host only). The LAN beacon
     broadcasts on a real network and must be asked for: --beacon lan.
@@ -33,6 +35,12 @@
 #include "rumor.h"
 #include "control.pb-c.h"
 #include "agent_common.h"
+#include "agent_secret.h"
+#include "control_check.h"
+
+_Static_assert (AGENT_SECRET_MIN == RUMOR_SECRET_MIN
+             && AGENT_SECRET_MAX == RUMOR_SECRET_MAX,
+                "agent_secret.h and rumor.h disagree on secret sizes");
 
 //  Cap on concurrent listen streams: each costs a filter per event
 #define AGENT_LISTENERS_MAX     64
@@ -51,6 +59,11 @@
 //  A query stream is dropped this long after its timeout if the node
 //  never sent QUERY_DONE (it always should)
 #define AGENT_QUERY_SLACK       10000
+//  Cap on keyring operations in flight
+#define AGENT_KEYRINGS_MAX      16
+//  Answers kept per keyring operation; the rest are only counted (a reply
+//  must stay well under the client's frame limit)
+#define AGENT_KEYRING_ANSWERS   1024
 
 enum { S_LOG_ERROR, S_LOG_WARNING, S_LOG_INFO, S_LOG_DEBUG };
 
@@ -70,6 +83,11 @@ typedef struct {
     zlist_t *tags;                  //  "KEY=VALUE" strings
     int log_level;                  //  LOG_*
     char *config;                   //  config file path, or NULL
+    char *secret_file;              //  secret-file path, or NULL
+    char *secret;                   //  the secret until the node has it
+    char *secret_source;            //  where it came from, for messages
+    bool secured;                   //  the node runs with a secret
+    int64_t limits [RUMOR_LIMITS];  //  --limit values, 0 = the default
 } s_config_t;
 
 //  One listen stream
@@ -91,6 +109,20 @@ typedef struct {
     int64_t expires;                //  monotonic ms: drop after this
 } s_query_t;
 
+//  One keyring operation in flight: answers gathered until QUERY_DONE
+typedef struct {
+    zframe_t *client;               //  who asked
+    uint64_t id;                    //  Keyring request id
+    int64_t query;                  //  node's query id
+    int64_t expires;                //  monotonic ms: reply anyway after this
+    const char *op;                 //  "install", "use", ... for the log
+    bool local;                     //  this node only: no query
+    zlistx_t *answers;              //  Rumorctl__KeyringAnswer items
+    zhash_t *seen;                  //  member ids that answered
+    uint32_t answered;              //  answers counted
+    uint32_t ok;                    //  of which ok
+} s_keyring_t;
+
 //  The agent
 typedef struct {
     rumor_t *node;                  //  the node we run
@@ -102,6 +134,7 @@ typedef struct {
     zlistx_t *listeners;            //  s_listener_t items
     zhash_t *heard;                 //  pattern -> count of listeners
     zlistx_t *queries;              //  s_query_t items
+    zlistx_t *keyrings;             //  s_keyring_t items
     rumor_event_t *inbox [AGENT_INBOX_MAX];  //  recent QUERY events
     size_t inbox_next;              //  next inbox slot to overwrite
     zhash_t *stats;                 //  counter name -> uint64_t *
@@ -165,6 +198,18 @@ s_usage (FILE *out)
 "  --config FILE          read KEY = VALUE lines (keys: the option names)\n"
 "  --tag KEY=VALUE        tag this node (repeatable)\n"
 "  --log-level LEVEL      error | warning | info | debug (default info)\n"
+"  --limit NAME=VALUE     a limit (repeatable; config: limit.NAME = VALUE):\n"
+"                         max-message-bytes (131072..1048576, default\n"
+"                         1048576), max-members (default 10000), max-keys\n"
+"                         (per member, default 10000), max-value-bytes (per\n"
+"                         member, default 4194304), max-events-per-sec (per\n"
+"                         origin, default 250000), max-queue (per peer\n"
+"                         link, default 1000). The excess is refused and\n"
+"                         counted (rumorctl stats)\n"
+"  --secret-file FILE     cluster secret (16..1024 bytes, file mode 600):\n"
+"                         links are encrypted and authenticated, beacons\n"
+"                         signed. Else $RUMOR_SECRET_FILE, or $RUMOR_SECRET\n"
+"                         (the secret itself). Never on the command line.\n"
 "  --help                 this help\n"
 "  --version              print the version\n"
 "\n"
@@ -191,6 +236,44 @@ s_parse_int (const char *text, long low, long high, long *result)
     if (errno || *end || value < low || value > high)
         return -1;
     *result = value;
+    return 0;
+}
+
+//  A limit: key "limit" with value "NAME=NUMBER", or key "limit.NAME" with
+//  value "NUMBER"; checked against the library's ranges now, so that a bad
+//  one is a configuration error. Returns 0 or -1.
+static int
+s_config_limit (s_config_t *self, const char *key, const char *value)
+{
+    char name [64] = "";
+    const char *number = value;
+    if (streq (key, "limit")) {
+        const char *equals = strchr (value, '=');
+        if (!equals || (size_t) (equals - value) >= sizeof (name))
+            return -1;
+        memcpy (name, value, (size_t) (equals - value));
+        number = equals + 1;
+    }
+    else
+    if (strlen (key + 6) < sizeof (name))
+        strcpy (name, key + 6);
+    int limit;
+    for (limit = 0; limit < RUMOR_LIMITS; limit++)
+        if (streq (name, rumor_limit_name ((rumor_limit_t) limit)))
+            break;
+    char *end;
+    errno = 0;
+    long long parsed = *number? strtoll (number, &end, 10): 0;
+    if (limit == RUMOR_LIMITS || !*number || errno || *end)
+        return -1;
+    //  The library knows the ranges: ask a node that is never started
+    rumor_t *probe = rumor_new ("rumord-limit-check");
+    int rc = probe? rumor_set_limit (probe, (rumor_limit_t) limit,
+                                     (int64_t) parsed): RUMOR_EINVAL;
+    rumor_destroy (&probe);
+    if (rc != RUMOR_OK)
+        return -1;
+    self->limits [limit] = (int64_t) parsed;
     return 0;
 }
 
@@ -280,6 +363,20 @@ s_config_apply (s_config_t *self, const char *key, const char *value,
             goto bad;
     }
     else
+    if (streq (key, "secret-file")) {
+        if (!*value || strlen (value) > 4095)
+            goto bad;
+        s_set_string (&self->secret_file, value);
+    }
+    else
+    if (streq (key, "secret")) {
+        //  Never echo the value: it would be the secret
+        fprintf (stderr, "rumord: %s: refused: a secret given as an option or "
+                 "config value shows in ps or sits in a readable file; use "
+                 "secret-file FILE (chmod 600) or $RUMOR_SECRET\n", where);
+        return -1;
+    }
+    else
     if (streq (key, "log-level")) {
         static const char *levels [] = { "error", "warning", "info", "debug" };
         int level;
@@ -289,6 +386,11 @@ s_config_apply (s_config_t *self, const char *key, const char *value,
         if (level == 4)
             goto bad;
         self->log_level = level;
+    }
+    else
+    if (streq (key, "limit") || strncmp (key, "limit.", 6) == 0) {
+        if (s_config_limit (self, key, value))
+            goto bad;
     }
     else {
         fprintf (stderr, "rumord: %s: unknown key '%s'\n", where, key);
@@ -387,6 +489,9 @@ s_config_destroy (s_config_t **self_p)
     free (self->advertise);
     free (self->interface);
     free (self->control);
+    free (self->secret_file);
+    agent_secret_free (&self->secret);
+    free (self->secret_source);
     free (self->config);
     zlist_destroy (&self->seeds);
     zlist_destroy (&self->tags);
@@ -409,6 +514,11 @@ static struct option s_options [] = {
     { "config",      required_argument, 0, 0 },
     { "tag",         required_argument, 0, 0 },
     { "log-level",   required_argument, 0, 0 },
+    { "limit",       required_argument, 0, 0 },
+    { "secret-file", required_argument, 0, 0 },
+    //  Only to refuse it with a clear message (and not let getopt take
+    //  "--secret" as an abbreviation of --secret-file)
+    { "secret",      required_argument, 0, 0 },
     { "help",        no_argument,       0, 'h' },
     { "version",     no_argument,       0, 'V' },
     { 0, 0, 0, 0 }
@@ -427,8 +537,12 @@ s_parse_pass (s_config_t *self, int argc, char **argv, bool config_only)
         if (option == -1)
             break;
         if (option == '?') {
-            fprintf (stderr, "rumord: unknown option '%s' (see rumord --help)\n",
-                     argv [optind - 1]);
+            //  Not past '=': a mistyped --secret=... must not be echoed
+            const char *unknown = argv [optind - 1];
+            const char *equals = strchr (unknown, '=');
+            fprintf (stderr, "rumord: unknown option '%.*s' (see rumord --help)\n",
+                     equals? (int) (equals - unknown): (int) strlen (unknown),
+                     unknown);
             return -1;
         }
         if (option == ':') {
@@ -469,6 +583,60 @@ s_parse_pass (s_config_t *self, int argc, char **argv, bool config_only)
     return 0;
 }
 
+//  Loads the secret: secret-file (option or config), else
+//  $RUMOR_SECRET_FILE, else $RUMOR_SECRET (the secret itself). No secret
+//  is fine. Returns 0 or -1 after one error line (never quoting it).
+static int
+s_secret_load (s_config_t *self)
+{
+    //  Copied, then scrubbed from the environment: children must not
+    //  inherit it, and /proc/PID/environ shows the original block
+    char *env_secret = getenv ("RUMOR_SECRET");
+    char *from_env = env_secret && *env_secret? strdup (env_secret): NULL;
+    if (env_secret) {
+        agent_wipe (env_secret, strlen (env_secret));
+        unsetenv ("RUMOR_SECRET");
+    }
+    const char *file = self->secret_file;
+    const char *source = "--secret-file";
+    const char *env_file = getenv ("RUMOR_SECRET_FILE");
+    int rc = 0;
+    if (!file && env_file && *env_file) {
+        file = env_file;
+        source = "$RUMOR_SECRET_FILE";
+        if (from_env) {
+            fprintf (stderr, "rumord: both $RUMOR_SECRET_FILE and "
+                     "$RUMOR_SECRET are set: keep one\n");
+            rc = -1;
+        }
+    }
+    if (rc == 0 && file) {
+        char error [4096 + 256];
+        self->secret = agent_secret_read (file, error, sizeof (error));
+        if (!self->secret) {
+            fprintf (stderr, "rumord: %s\n", error);
+            rc = -1;
+        }
+        else
+            self->secret_source = zsys_sprintf ("%s %s", source, file);
+    }
+    else
+    if (rc == 0 && from_env) {
+        const char *problem = agent_secret_check (from_env, strlen (from_env));
+        if (problem) {
+            fprintf (stderr, "rumord: $RUMOR_SECRET %s\n", problem);
+            rc = -1;
+        }
+        else {
+            self->secret = from_env;
+            from_env = NULL;
+            self->secret_source = strdup ("$RUMOR_SECRET");
+        }
+    }
+    agent_secret_free (&from_env);
+    return rc;
+}
+
 //  Builds the configuration: file first, then options. Returns 0, 1 if
 //  help/version printed, -1 on error.
 static int
@@ -489,6 +657,8 @@ s_config_parse (s_config_t *self, int argc, char **argv)
         agent_default_control (self->name, endpoint, sizeof (endpoint));
         self->control = strdup (endpoint);
     }
+    if (rc == 0)
+        rc = s_secret_load (self);
     return rc;
 }
 
@@ -535,6 +705,20 @@ s_query_destroy (void **item)
     }
 }
 
+//  zlistx destructor of a keyring operation
+static void
+s_keyring_destroy (void **item)
+{
+    s_keyring_t *keyring = (s_keyring_t *) *item;
+    if (keyring) {
+        zframe_destroy (&keyring->client);
+        zlistx_destroy (&keyring->answers);
+        zhash_destroy (&keyring->seen);
+        free (keyring);
+        *item = NULL;
+    }
+}
+
 //  Takes an exclusive lock beside an ipc endpoint's path: ZeroMQ would
 //  silently steal the path from a running agent otherwise.
 static int
@@ -575,7 +759,15 @@ s_control_bind (s_agent_t *self)
     zsock_set_rcvhwm (self->control, AGENT_CLIENT_HWM);
     zsock_set_router_mandatory (self->control, 1);
     zsock_set_linger (self->control, 0);
-    if (zsock_bind (self->control, "%s", endpoint) == -1) {
+    //  With a secret the control socket can rotate the cluster's keys: an
+    //  ipc socket file only its owner may connect to (the bind is done in
+    //  this thread, nothing else creates files meanwhile)
+    bool private_socket = self->config->secret != NULL;
+    mode_t saved = private_socket? umask (077): 0;
+    int bound = zsock_bind (self->control, "%s", endpoint);
+    if (private_socket)
+        umask (saved);
+    if (bound == -1) {
         fprintf (stderr, "rumord: --control %s: cannot bind: %s\n",
                  endpoint, zmq_strerror (zmq_errno ()));
         return -1;
@@ -615,6 +807,13 @@ s_node_start (s_agent_t *self)
         what = "--interface";
     if (rc == RUMOR_OK)
         rc = rumor_set_profile (self->node, config->profile), what = "--profile";
+    if (config->secret && rc == RUMOR_OK) {
+        rc = rumor_set_secret (self->node, config->secret),
+        what = config->secret_source;
+        //  The node keeps what it derived; our copy goes now
+        agent_secret_free (&config->secret);
+        config->secured = rc == RUMOR_OK;
+    }
     for (char *tag = (char *) zlist_first (config->tags);
          tag && rc == RUMOR_OK; tag = (char *) zlist_next (config->tags)) {
         char *copy = strdup (tag);
@@ -626,6 +825,10 @@ s_node_start (s_agent_t *self)
     for (char *seed = (char *) zlist_first (config->seeds);
          seed && rc == RUMOR_OK; seed = (char *) zlist_next (config->seeds))
         rc = rumor_join (self->node, seed), what = "--seed";
+    for (int limit = 0; limit < RUMOR_LIMITS && rc == RUMOR_OK; limit++)
+        if (config->limits [limit])
+            rc = rumor_set_limit (self->node, (rumor_limit_t) limit,
+                                  config->limits [limit]), what = "--limit";
     if (rc != RUMOR_OK) {
         fprintf (stderr, "rumord: %s: refused: %s\n", what, rumor_strerror (rc));
         return -1;
@@ -653,6 +856,8 @@ s_agent_new (s_config_t *config)
     self->heard = zhash_new ();
     self->queries = zlistx_new ();
     zlistx_set_destructor (self->queries, s_query_destroy);
+    self->keyrings = zlistx_new ();
+    zlistx_set_destructor (self->keyrings, s_keyring_destroy);
     self->stats = zhash_new ();
     return self;
 }
@@ -680,6 +885,7 @@ s_agent_destroy (s_agent_t **self_p)
     zlistx_destroy (&self->listeners);
     zhash_destroy (&self->heard);
     zlistx_destroy (&self->queries);
+    zlistx_destroy (&self->keyrings);
     for (size_t index = 0; index < AGENT_INBOX_MAX; index++)
         rumor_event_destroy (&self->inbox [index]);
     zhash_destroy (&self->stats);
@@ -856,6 +1062,338 @@ s_match (const char *pattern, const char *topic)
 
 
 //  --------------------------------------------------------------------------
+//  Keyring operations: one query on "$rumor.keys" that every member's
+//  supervisor answers; the answers are gathered into one Reply
+
+//  Name of a keyring op, for the log
+static const char *
+s_keyring_op_name (Rumorctl__KeyringOp op)
+{
+    static const char *names [] = { "invalid", "install", "use", "remove", "list" };
+    return op >= 0 && op <= 4? names [op]: "invalid";
+}
+
+//  zlistx destructor of a member's answer
+static void
+s_answer_destroy (void **item)
+{
+    Rumorctl__KeyringAnswer *answer = (Rumorctl__KeyringAnswer *) *item;
+    if (answer) {
+        free (answer->member);
+        free (answer->name);
+        for (size_t index = 0; index < answer->n_fingerprints; index++)
+            free (answer->fingerprints [index]);
+        free (answer->fingerprints);
+        //  __init left protobuf-c's static "" where nothing was set
+        if (answer->error != protobuf_c_empty_string)
+            free (answer->error);
+        free (answer);
+        *item = NULL;
+    }
+}
+
+//  Whether text is exactly 16 lowercase or uppercase hex digits
+static bool
+s_is_fingerprint (const char *text, size_t length)
+{
+    if (length != 16)
+        return false;
+    for (size_t index = 0; index < length; index++)
+        if (!isxdigit ((unsigned char) text [index]))
+            return false;
+    return true;
+}
+
+//  Fills answer from a member's payload, "ok FP..." (the keyring after
+//  the operation, primary first) or "error REASON". It comes from the
+//  network: anything else is recorded as malformed, never trusted.
+static void
+s_answer_parse (Rumorctl__KeyringAnswer *answer, const void *data, size_t size)
+{
+    char text [512];
+    bool printable = size < sizeof (text);
+    for (size_t index = 0; printable && index < size; index++) {
+        unsigned char c = ((const unsigned char *) data) [index];
+        printable = c >= 0x20 && c < 0x7F;
+    }
+    if (printable) {
+        memcpy (text, data, size);
+        text [size] = 0;
+        if (strncmp (text, "error ", 6) == 0 && text [6]) {
+            answer->error = strdup (text + 6);
+            return;
+        }
+        if (streq (text, "ok") || strncmp (text, "ok ", 3) == 0) {
+            char *fingerprints [RUMOR_KEYRING_MAX];
+            size_t count = 0;
+            bool good = true;
+            char *saveptr = NULL;
+            for (char *word = strtok_r (text + 2, " ", &saveptr); word && good;
+                 word = strtok_r (NULL, " ", &saveptr)) {
+                good = count < RUMOR_KEYRING_MAX
+                    && s_is_fingerprint (word, strlen (word));
+                if (good)
+                    fingerprints [count++] = word;
+            }
+            if (good && count > 0) {
+                answer->ok = true;
+                answer->fingerprints = (char **) calloc (count, sizeof (char *));
+                assert (answer->fingerprints);
+                for (size_t index = 0; index < count; index++)
+                    answer->fingerprints [index] = strdup (fingerprints [index]);
+                answer->n_fingerprints = count;
+                return;
+            }
+        }
+    }
+    answer->error = zsys_sprintf ("malformed answer (%zu bytes)", size);
+}
+
+//  Counts a RESPONSE to a keyring operation, keeping the first answer of
+//  each member
+static void
+s_keyring_answer (s_keyring_t *keyring, rumor_event_t *event)
+{
+    const char *member = rumor_event_member (event);
+    if (zhash_lookup (keyring->seen, member))
+        return;
+    zhash_insert (keyring->seen, member, (void *) 1);
+    Rumorctl__KeyringAnswer *answer = (Rumorctl__KeyringAnswer *)
+        zmalloc (sizeof (Rumorctl__KeyringAnswer));
+    assert (answer);
+    rumorctl__keyring_answer__init (answer);
+    answer->member = strdup (member);
+    answer->name = strdup (rumor_event_name (event));
+    s_answer_parse (answer, rumor_event_data (event), rumor_event_size (event));
+    keyring->answered++;
+    keyring->ok += answer->ok? 1: 0;
+    if (zlistx_size (keyring->answers) < AGENT_KEYRING_ANSWERS)
+        zlistx_add_end (keyring->answers, answer);
+    else {
+        void *item = answer;
+        s_answer_destroy (&item);
+    }
+}
+
+//  Counts the live members (alive or suspect, this node included), and
+//  appends "NAME STATE" to missing for each member that has not left and
+//  did not answer (a failed one is not live, but the operator must know it
+//  missed the operation)
+static uint32_t
+s_keyring_census (s_agent_t *self, s_keyring_t *keyring, zlist_t *missing)
+{
+    zlistx_t *members = rumor_members (self->node);
+    uint32_t live = 0;
+    for (rumor_member_t *member = members? (rumor_member_t *) zlistx_first (members): NULL;
+         member; member = (rumor_member_t *) zlistx_next (members)) {
+        if (member->state == RUMOR_STATE_ALIVE || member->state == RUMOR_STATE_SUSPECT)
+            live++;
+        if (member->state != RUMOR_STATE_LEFT
+        &&  !zhash_lookup (keyring->seen, member->id)
+        &&  zlist_size (missing) < AGENT_KEYRING_ANSWERS) {
+            char line [300];
+            snprintf (line, sizeof (line), "%s %s", member->name,
+                      rumor_state_name (member->state));
+            zlist_append (missing, line);
+        }
+    }
+    rumor_members_destroy (&members);
+    return live;
+}
+
+//  Sends the gathered answers of a keyring operation
+static void
+s_keyring_reply (s_agent_t *self, s_keyring_t *keyring, bool complete)
+{
+    size_t count = zlistx_size (keyring->answers);
+    Rumorctl__KeyringAnswer **answers = (Rumorctl__KeyringAnswer **)
+        calloc (count + 1, sizeof (void *));
+    assert (answers);
+    size_t index = 0;
+    for (void *answer = zlistx_first (keyring->answers); answer;
+         answer = zlistx_next (keyring->answers))
+        answers [index++] = (Rumorctl__KeyringAnswer *) answer;
+    Rumorctl__KeyringResult result = RUMORCTL__KEYRING_RESULT__INIT;
+    result.n_answers = count;
+    result.answers = answers;
+    result.complete = complete;
+    result.answered = keyring->answered;
+    result.ok = keyring->ok;
+    zlist_t *missing = zlist_new ();
+    zlist_autofree (missing);
+    result.live = keyring->local? 1: s_keyring_census (self, keyring, missing);
+    char **names = (char **) calloc (zlist_size (missing) + 1, sizeof (char *));
+    assert (names);
+    for (char *name = (char *) zlist_first (missing); name;
+         name = (char *) zlist_next (missing))
+        names [result.n_missing++] = name;
+    result.missing = names;
+    Rumorctl__Reply reply = RUMORCTL__REPLY__INIT;
+    reply.id = keyring->id;
+    reply.result_case = RUMORCTL__REPLY__RESULT_KEYRING;
+    reply.keyring = &result;
+    s_send (self, keyring->client, &reply);
+    uint32_t total = result.live > keyring->answered? result.live: keyring->answered;
+    s_log (keyring->ok == total && complete? S_LOG_INFO: S_LOG_WARNING,
+           "keyring %s%s: %u/%u nodes ok%s", keyring->op,
+           keyring->local? " (this node only)": "", keyring->ok, total,
+           complete? "": " (not every live member answered in time)");
+    s_counter_add (self, keyring->ok == total && complete?
+                   "control.keyring.ok": "control.keyring.incomplete", 1);
+    free (answers);
+    free (names);
+    zlist_destroy (&missing);
+}
+
+//  Takes a RESPONSE or QUERY_DONE if it belongs to a keyring operation.
+//  Returns true if it did.
+static bool
+s_keyring_event (s_agent_t *self, rumor_event_t *event)
+{
+    int64_t id = rumor_event_query (event);
+    for (s_keyring_t *keyring = (s_keyring_t *) zlistx_first (self->keyrings);
+         keyring; keyring = (s_keyring_t *) zlistx_next (self->keyrings)) {
+        if (keyring->query != id)
+            continue;
+        if (rumor_event_type (event) == RUMOR_EVENT_RESPONSE)
+            s_keyring_answer (keyring, event);
+        else {
+            void *handle = zlistx_cursor (self->keyrings);
+            s_keyring_reply (self, keyring, rumor_event_complete (event));
+            zlistx_delete (self->keyrings, handle);
+        }
+        return true;
+    }
+    return false;
+}
+
+//  Replies with what was gathered for operations whose node never said
+//  done (it always should)
+static void
+s_expire_keyrings (s_agent_t *self)
+{
+    int64_t now = zclock_mono ();
+    s_keyring_t *keyring = (s_keyring_t *) zlistx_first (self->keyrings);
+    while (keyring) {
+        s_keyring_t *next = (s_keyring_t *) zlistx_next (self->keyrings);
+        if (keyring->expires < now) {
+            s_keyring_reply (self, keyring, false);
+            zlistx_delete (self->keyrings, zlistx_find (self->keyrings, keyring));
+        }
+        keyring = next;
+    }
+}
+
+//  New keyring operation for (client, id)
+static s_keyring_t *
+s_keyring_new (zframe_t *client, uint64_t id, const char *op)
+{
+    s_keyring_t *keyring = (s_keyring_t *) zmalloc (sizeof (s_keyring_t));
+    assert (keyring);
+    keyring->client = zframe_dup (client);
+    keyring->id = id;
+    keyring->op = op;
+    keyring->answers = zlistx_new ();
+    zlistx_set_destructor (keyring->answers, s_answer_destroy);
+    keyring->seen = zhash_new ();
+    return keyring;
+}
+
+//  Keyring with local set: the operation on this node's keyring only (the
+//  secret never leaves this host), replied to at once in the same form
+static void
+s_keyring_local (s_agent_t *self, zframe_t *client, uint64_t id,
+                 Rumorctl__KeyringOp op, const char *secret)
+{
+    int rc = op == RUMORCTL__KEYRING_OP__KEYRING_INSTALL?
+             rumor_keys_install (self->node, secret):
+             op == RUMORCTL__KEYRING_OP__KEYRING_USE?
+             rumor_keys_use (self->node, secret):
+             op == RUMORCTL__KEYRING_OP__KEYRING_REMOVE?
+             rumor_keys_remove (self->node, secret): RUMOR_OK;
+    s_keyring_t *keyring = s_keyring_new (client, id, s_keyring_op_name (op));
+    keyring->local = true;
+    Rumorctl__KeyringAnswer *answer = (Rumorctl__KeyringAnswer *)
+        zmalloc (sizeof (Rumorctl__KeyringAnswer));
+    assert (answer);
+    rumorctl__keyring_answer__init (answer);
+    answer->member = strdup (rumor_id (self->node));
+    answer->name = strdup (rumor_name (self->node));
+    zlist_t *keys = rumor_keys_list (self->node);
+    size_t count = keys? zlist_size (keys): 0;
+    answer->ok = rc == RUMOR_OK && count > 0;
+    if (answer->ok) {
+        answer->fingerprints = (char **) calloc (count, sizeof (char *));
+        assert (answer->fingerprints);
+        for (char *key = (char *) zlist_first (keys); key;
+             key = (char *) zlist_next (keys))
+            answer->fingerprints [answer->n_fingerprints++] = strdup (key);
+    }
+    else
+        answer->error = strdup (rc == RUMOR_OK? "no keys": rumor_strerror (rc));
+    zlist_destroy (&keys);
+    keyring->answered = 1;
+    keyring->ok = answer->ok? 1: 0;
+    zlistx_add_end (keyring->answers, answer);
+    s_keyring_reply (self, keyring, true);
+    void *item = keyring;
+    s_keyring_destroy (&item);
+}
+
+//  Keyring: starts the cluster-wide operation; the Reply comes when every
+//  live member answered or at the timeout
+static void
+s_do_keyring (s_agent_t *self, zframe_t *client, uint64_t id,
+              Rumorctl__Keyring *request)
+{
+    const char *op = s_keyring_op_name (request->op);
+    if (request->local && !self->config->secured) {
+        s_send_error (self, client, id, RUMORCTL__STATUS__STATUS_STATE,
+                      "keys %s: this agent has no cluster secret: start it "
+                      "with --secret-file", op);
+        return;
+    }
+    if (zlistx_size (self->keyrings) >= AGENT_KEYRINGS_MAX) {
+        s_send_error (self, client, id, RUMORCTL__STATUS__STATUS_FULL,
+                      "keys %s: at most %d keyring operations in flight", op,
+                      AGENT_KEYRINGS_MAX);
+        return;
+    }
+    //  The library takes a C string; this copy is wiped at once
+    char *secret = NULL;
+    if (request->op != RUMORCTL__KEYRING_OP__KEYRING_LIST) {
+        secret = (char *) zmalloc (request->secret.len + 1);
+        assert (secret);
+        memcpy (secret, request->secret.data, request->secret.len);
+    }
+    if (request->local) {
+        s_keyring_local (self, client, id, request->op, secret);
+        agent_secret_free (&secret);
+        return;
+    }
+    int64_t timeout = request->timeout_ms? (int64_t) request->timeout_ms:
+                      AGENT_QUERY_TIMEOUT;
+    int64_t started = rumor_keys_cluster (self->node, (rumor_keys_op_t) request->op,
+                                          secret, timeout);
+    agent_secret_free (&secret);
+    if (started < 0) {
+        s_send_error (self, client, id, s_status ((int) started), "keys %s: %s%s",
+                      op, rumor_strerror ((int) started),
+                      started == RUMOR_ESTATE && !self->config->secured?
+                      " (this agent has no cluster secret: start it with "
+                      "--secret-file)": "");
+        return;
+    }
+    s_keyring_t *keyring = s_keyring_new (client, id, op);
+    keyring->query = started;
+    keyring->expires = zclock_mono () + timeout + AGENT_QUERY_SLACK;
+    zlistx_add_end (self->keyrings, keyring);
+    s_log (S_LOG_INFO, "keyring %s asked by a client (query %" PRId64 ")",
+           op, started);
+}
+
+
+//  --------------------------------------------------------------------------
 //  Events from the node to clients
 
 //  Logs member events at info, the rest at debug
@@ -970,7 +1508,8 @@ s_handle_event (s_agent_t *self, rumor_event_t **event_p)
     s_log_event (event);
     rumor_event_type_t type = rumor_event_type (event);
     if (type == RUMOR_EVENT_RESPONSE || type == RUMOR_EVENT_QUERY_DONE) {
-        s_route_response (self, event);
+        if (!s_keyring_event (self, event))
+            s_route_response (self, event);
         rumor_event_destroy (event_p);
         return;
     }
@@ -1004,87 +1543,8 @@ s_expire_queries (s_agent_t *self)
 //  --------------------------------------------------------------------------
 //  Request validation
 
-//  Whether text has 1..max bytes (min 0 when empty allowed)
-static bool
-s_valid_text (const char *text, size_t min, size_t max)
-{
-    size_t length = text? strlen (text): 0;
-    return length >= min && length <= max;
-}
-
-#define S_VALUE_MAX     65536       //  the library's value/payload cap
-
-//  Checks a request's field bounds; returns NULL or what is wrong
-static const char *
-s_validate (Rumorctl__Request *request)
-{
-    switch (request->command_case) {
-        case RUMORCTL__REQUEST__COMMAND_GET:
-            if (!s_valid_text (request->get->member, 0, 255))
-                return "get.member: 0..255 bytes";
-            if (!s_valid_text (request->get->key, 1, 255))
-                return "get.key: 1..255 bytes";
-            return NULL;
-        case RUMORCTL__REQUEST__COMMAND_SET:
-            if (!s_valid_text (request->set->key, 1, 255))
-                return "set.key: 1..255 bytes";
-            if (request->set->value.len > S_VALUE_MAX)
-                return "set.value: at most 65536 bytes";
-            if (request->set->ttl_ms > (uint64_t) AGENT_TIME_MAX)
-                return "set.ttl_ms: at most 30 days";
-            return NULL;
-        case RUMORCTL__REQUEST__COMMAND_DELETE:
-            return s_valid_text (request->delete_->key, 1, 255)? NULL:
-                   "delete.key: 1..255 bytes";
-        case RUMORCTL__REQUEST__COMMAND_KEYS:
-            return s_valid_text (request->keys->member, 0, 255)? NULL:
-                   "keys.member: 0..255 bytes";
-        case RUMORCTL__REQUEST__COMMAND_SAY:
-            if (!s_valid_text (request->say->topic, 1, 255))
-                return "say.topic: 1..255 bytes";
-            return request->say->payload.len <= S_VALUE_MAX? NULL:
-                   "say.payload: at most 65536 bytes";
-        case RUMORCTL__REQUEST__COMMAND_LISTEN:
-            return s_valid_text (request->listen->pattern, 0, 255)? NULL:
-                   "listen.pattern: 0..255 bytes";
-        case RUMORCTL__REQUEST__COMMAND_WHISPER:
-            if (!s_valid_text (request->whisper->member, 1, 255))
-                return "whisper.member: 1..255 bytes";
-            if (!s_valid_text (request->whisper->topic, 1, 255))
-                return "whisper.topic: 1..255 bytes";
-            return request->whisper->payload.len <= S_VALUE_MAX? NULL:
-                   "whisper.payload: at most 65536 bytes";
-        case RUMORCTL__REQUEST__COMMAND_QUERY:
-            if (!s_valid_text (request->query->topic, 1, 255))
-                return "query.topic: 1..255 bytes";
-            if (request->query->timeout_ms > (uint64_t) AGENT_TIME_MAX)
-                return "query.timeout_ms: at most 30 days";
-            return request->query->payload.len <= S_VALUE_MAX? NULL:
-                   "query.payload: at most 65536 bytes";
-        case RUMORCTL__REQUEST__COMMAND_RESPOND:
-            if (!s_valid_text (request->respond->member, 1, 255))
-                return "respond.member: 1..255 bytes";
-            return request->respond->payload.len <= S_VALUE_MAX? NULL:
-                   "respond.payload: at most 65536 bytes";
-        case RUMORCTL__REQUEST__COMMAND_JOIN:
-            return s_valid_text (request->join->endpoint, 1, 255)? NULL:
-                   "join.endpoint: 1..255 bytes";
-        case RUMORCTL__REQUEST__COMMAND_TAGS:
-            if (request->tags->n_set > 64)
-                return "tags.set: at most 64 tags";
-            for (size_t index = 0; index < request->tags->n_set; index++) {
-                Rumorctl__Tag *tag = request->tags->set [index];
-                if (!tag || !s_valid_text (tag->key, 1, 255)
-                ||  !s_valid_text (tag->value, 0, 255))
-                    return "tags.set: keys 1..255 bytes, values 0..255";
-            }
-            return NULL;
-        case RUMORCTL__REQUEST__COMMAND__NOT_SET:
-            return "no command";
-        default:
-            return NULL;
-    }
-}
+//  agent_control_check (control_check.c) checks every request's bounds:
+//  fuzz_control reaches it there without the agent.
 
 
 //  --------------------------------------------------------------------------
@@ -1343,6 +1803,16 @@ s_do_tags (s_agent_t *self, zframe_t *client, uint64_t id, Rumorctl__Tags *tags)
     rumor_members_destroy (&members);
 }
 
+//  Writes the fingerprint of the node's primary key ("" without a secret)
+static void
+s_fingerprint (s_agent_t *self, char *buffer, size_t size)
+{
+    zlist_t *keys = self->config->secured? rumor_keys_list (self->node): NULL;
+    char *primary = keys? (char *) zlist_first (keys): NULL;
+    snprintf (buffer, size, "%s", primary? primary: "");
+    zlist_destroy (&keys);
+}
+
 //  Info: who this agent is
 static void
 s_do_info (s_agent_t *self, zframe_t *client, uint64_t id)
@@ -1357,6 +1827,9 @@ s_do_info (s_agent_t *self, zframe_t *client, uint64_t id)
     info.endpoint = (char *) rumor_endpoint (self->node);
     info.cluster = self->config->cluster? self->config->cluster: (char *) "rumor";
     info.version = version;
+    char fingerprint [32];
+    s_fingerprint (self, fingerprint, sizeof (fingerprint));
+    info.fingerprint = fingerprint;
     Rumorctl__Reply reply = RUMORCTL__REPLY__INIT;
     reply.id = id;
     reply.result_case = RUMORCTL__REPLY__RESULT_INFO;
@@ -1558,6 +2031,9 @@ s_dispatch (s_agent_t *self, zframe_t *client, Rumorctl__Request *request)
         case RUMORCTL__REQUEST__COMMAND_INFO:
             s_do_info (self, client, id);
             break;
+        case RUMORCTL__REQUEST__COMMAND_KEYRING:
+            s_do_keyring (self, client, id, request->keyring);
+            break;
         default:
             s_send_error (self, client, id, RUMORCTL__STATUS__STATUS_BAD_REQUEST,
                           "unknown command %d", (int) request->command_case);
@@ -1585,7 +2061,7 @@ s_handle_control (s_agent_t *self)
     else {
         Rumorctl__Request *request = rumorctl__request__unpack (
             NULL, zframe_size (body), zframe_data (body));
-        const char *problem = request? s_validate (request): NULL;
+        const char *problem = request? agent_control_check (request): NULL;
         if (!request) {
             s_counter_add (self, "control.refused.decode", 1);
             s_send_error (self, client, 0, RUMORCTL__STATUS__STATUS_BAD_REQUEST,
@@ -1599,8 +2075,13 @@ s_handle_control (s_agent_t *self)
         }
         else
             s_dispatch (self, client, request);
+        //  A Keyring request carries a secret: no copy outlives it
+        if (request && request->command_case == RUMORCTL__REQUEST__COMMAND_KEYRING
+        &&  request->keyring && request->keyring->secret.data)
+            agent_wipe (request->keyring->secret.data, request->keyring->secret.len);
         if (request)
             rumorctl__request__free_unpacked (request, NULL);
+        agent_wipe (zframe_data (body), zframe_size (body));
     }
     zframe_destroy (&client);
     zframe_destroy (&body);
@@ -1630,6 +2111,7 @@ s_agent_run (s_agent_t *self)
             rumor_event_destroy (&event);
         }
         s_expire_queries (self);
+        s_expire_keyrings (self);
     }
     zpoller_destroy (&poller);
 }
@@ -1660,6 +2142,18 @@ main (int argc, char **argv)
         s_config_destroy (&config);
         return 1;
     }
+    if (config->secured) {
+        char fingerprint [32];
+        s_fingerprint (agent, fingerprint, sizeof (fingerprint));
+        printf ("rumord: secret set, key fingerprint %s\n", fingerprint);
+    }
+    else
+        s_log (S_LOG_INFO, "no cluster secret: links are neither encrypted "
+               "nor authenticated (see --secret-file)");
+    if (config->secured && strncmp (agent->endpoint, "ipc://", 6))
+        s_log (S_LOG_WARNING, "control %s has no access control: whoever can "
+               "connect can rotate the cluster's keys (an ipc:// endpoint is "
+               "private to its owner)", agent->endpoint);
     printf ("rumord: endpoint %s\n", rumor_endpoint (agent->node));
     printf ("rumord: control %s\n", agent->endpoint);
     fflush (stdout);

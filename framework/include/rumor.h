@@ -164,6 +164,135 @@ const char *rumor_name (rumor_t *self);
 const char *rumor_endpoint (rumor_t *self);
 
 //  --------------------------------------------------------------------------
+//  Limits: what the node accepts, each a setting with a sane default. When
+//  a limit is hit the excess is refused and counted (rumor_stats), and
+//  nothing else breaks: a member over its keys keeps its other keys and its
+//  membership, a flooding peer loses only its own excess. Give every node
+//  of a cluster the same values: a node with a lower limit refuses what
+//  the others accept.
+
+typedef enum {
+    RUMOR_LIMIT_MESSAGE_BYTES = 0,  //  bytes in one frame, 128 KiB..1 MiB,
+                                    //  default 1 MiB. A larger frame cuts
+                                    //  its connection ("supervisor.
+                                    //  router_disconnects")
+    RUMOR_LIMIT_MEMBERS = 1,        //  members held, default 10,000
+                                    //  ("membership.table_full",
+                                    //  "supervisor.peers_full")
+    RUMOR_LIMIT_KEYS = 2,           //  keys per member, tombstones
+                                    //  included, default 10,000
+                                    //  ("anti_entropy.full"; rumor_set:
+                                    //  RUMOR_EFULL)
+    RUMOR_LIMIT_VALUE_BYTES = 3,    //  total bytes of values in one
+                                    //  member's keyspace, default 4 MiB
+                                    //  ("anti_entropy.value_bytes_full";
+                                    //  rumor_set: RUMOR_EFULL)
+    RUMOR_LIMIT_EVENTS_PER_SEC = 4, //  events + queries + direct messages
+                                    //  accepted per second from one origin
+                                    //  (token bucket, one second of burst),
+                                    //  default 250,000 ("app.rate_limited")
+    RUMOR_LIMIT_QUEUE = 5           //  messages queued per peer link,
+                                    //  default 1000 ("supervisor.
+                                    //  dropped_full"); the inbound queue
+                                    //  holds 10 times this
+} rumor_limit_t;
+
+//  Number of limits (the values of rumor_limit_t are 0 .. this - 1)
+#define RUMOR_LIMITS 6
+
+//  Before start: set a limit. Returns RUMOR_EINVAL for an unknown limit or
+//  a value out of its range, RUMOR_ESTATE once started.
+int rumor_set_limit (rumor_t *self, rumor_limit_t limit, int64_t value);
+
+//  A limit's current value (the default unless set), or RUMOR_EINVAL for
+//  an unknown limit.
+int64_t rumor_limit (rumor_t *self, rumor_limit_t limit);
+
+//  Name of a limit: "max-message-bytes", "max-members", "max-keys",
+//  "max-value-bytes", "max-events-per-sec", "max-queue"; NULL if unknown.
+const char *rumor_limit_name (rumor_limit_t limit);
+
+//  --------------------------------------------------------------------------
+//  Security: a cluster secret, and a keyring to rotate it live
+//
+//  With a secret, every node-to-node connection is CURVE-encrypted and
+//  authenticated with keys derived from it (one keypair per secret: a node
+//  that does not hold the secret cannot connect to, or accept a connection
+//  from, the cluster), and beacons carry a MAC. A node without the secret,
+//  or with another one, fails the handshake: it is refused and counted
+//  ("security.*" in rumor_stats), never listed, and both sides back off
+//  (1 s doubling to 60 s per endpoint) instead of retrying in a loop.
+//  Secrets are never sent in clear and never logged; a keyring keeps only
+//  the keys derived from them, wiped when removed. (A cluster-wide INSTALL
+//  carries the secret inside its encrypted query, which members hold in
+//  memory, like any broadcast, for the broadcast retention time.)
+//
+//  Rotation without downtime: install the new secret on every node
+//  (rumor_keys_cluster INSTALL), then make it the primary on every node
+//  (USE), then remove the old one (REMOVE). A node tries its primary first
+//  and every installed key after it, and admits any installed key, so
+//  nodes at different steps keep talking.
+//
+//  A secured node runs rumor's ZAP handler (inproc://zeromq.zap.01, one per
+//  process): a program that runs zauth cannot start secured nodes
+//  (rumor_start returns RUMOR_ENET, rumor_why says why).
+
+#define RUMOR_SECRET_MIN    16      //  bytes of a secret, at least
+#define RUMOR_SECRET_MAX    1024    //  ... at most
+#define RUMOR_KEYRING_MAX   8       //  keys a node holds
+
+//  Before start: the cluster secret (RUMOR_SECRET_MIN..RUMOR_SECRET_MAX
+//  bytes of text). Replaces the whole keyring with this one key. Returns
+//  RUMOR_EINVAL for a secret of a bad length, RUMOR_ESTATE once started.
+int rumor_set_secret (rumor_t *self, const char *secret);
+
+//  The keyring, on this node only. Install adds a secret (before or after
+//  start; before start the first one installed is the primary, as with
+//  rumor_set_secret): RUMOR_EFULL past RUMOR_KEYRING_MAX; installing a key
+//  already there is a no-op. Use makes an installed secret the primary:
+//  the node's server key and the first key new links try (RUMOR_ENOTFOUND
+//  if not installed). Remove drops a secret and closes whatever was
+//  authenticated with it (RUMOR_ESTATE if it is the primary). After start,
+//  all three return RUMOR_ESTATE on a node started without a secret (it
+//  cannot become secured while running); use and remove need a running
+//  node.
+int rumor_keys_install (rumor_t *self, const char *secret);
+int rumor_keys_use (rumor_t *self, const char *secret);
+int rumor_keys_remove (rumor_t *self, const char *secret);
+
+//  Fingerprints of the installed secrets (16 hex digits each, never the
+//  secrets), primary first, as a new list of strings (caller destroys it;
+//  empty without a secret), or NULL on error.
+zlist_t *rumor_keys_list (rumor_t *self);
+
+//  What rumor_keys_cluster asks every member to do
+typedef enum {
+    RUMOR_KEYS_INSTALL = 1,
+    RUMOR_KEYS_USE,
+    RUMOR_KEYS_REMOVE,
+    RUMOR_KEYS_LIST
+} rumor_keys_op_t;
+
+//  Cluster-wide: asks every member (this one included) to apply op to its
+//  keyring, as a query on the reserved topic "$rumor.keys" that each node
+//  answers itself (the program never sees it, not even with a pattern
+//  like "#"). secret is NULL for RUMOR_KEYS_LIST. Returns a query id (> 0)
+//  or an error (RUMOR_ESTATE without a secret). Answers arrive as
+//  RUMOR_EVENT_RESPONSE events whose data is "ok FINGERPRINT..." (the
+//  member's keyring after the op, primary first) or "error REASON", then
+//  one RUMOR_EVENT_QUERY_DONE. The secret travels only inside the
+//  encrypted cluster (and only for INSTALL: USE and REMOVE send its
+//  fingerprint). A member changes its keyring at once, but re-keys its
+//  connections for USE and REMOVE about half a second after it answers,
+//  so that every answer gets home first.
+int64_t rumor_keys_cluster (rumor_t *self, rumor_keys_op_t op,
+                            const char *secret, int64_t timeout_ms);
+
+//  Topics and patterns that start with "$rumor" are reserved: rumor_say,
+//  rumor_whisper, rumor_query, rumor_hear and rumor_unhear refuse them
+//  (RUMOR_EINVAL).
+
+//  --------------------------------------------------------------------------
 //  Key/value state: each node writes only its own keyspace, and reads
 //  everyone's.
 

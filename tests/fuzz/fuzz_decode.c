@@ -14,9 +14,9 @@
       - an effect message (rumor_fx_parse) cut into frames by the input
         itself (see s_effect_from): a parsed view points inside the message.
 
-    Built with -DRUMOR_FUZZ_REPLAY it is a plain program that runs each file
-    named on its command line through the same checks, for valgrind.
-    See README.md for the commands.
+    Linked with fuzz_replay.c instead of libFuzzer, it is a plain program
+    that runs each file named on its command line through the same checks
+    (the test suite's fuzz_regressions, and valgrind). See README.md.
     =========================================================================
 */
 
@@ -204,34 +204,3 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     s_fuzz_effect (data, size, cluster);
     return 0;
 }
-
-#ifdef RUMOR_FUZZ_REPLAY
-//  Replay files through the target, without libFuzzer (for valgrind).
-int
-main (int argc, char *argv [])
-{
-    int replayed = 0;
-    for (int arg = 1; arg < argc; arg++) {
-        //  A running fuzzer may have removed it: skip, and say so
-        FILE *file = fopen (argv [arg], "rb");
-        if (!file) {
-            fprintf (stderr, "fuzz_decode: cannot read %s\n", argv [arg]);
-            continue;
-        }
-        //  Inputs bigger than a frame are refused on size alone
-        size_t max = RUMOR_FRAME_MAX + 2;
-        uint8_t *data = (uint8_t *) malloc (max);
-        size_t size = fread (data, 1, max, file);
-        fclose (file);
-        //  An exact-size copy, so that an overread is an invalid read
-        uint8_t *exact = (uint8_t *) malloc (size? size: 1);
-        memcpy (exact, data, size);
-        free (data);
-        LLVMFuzzerTestOneInput (exact, size);
-        free (exact);
-        replayed++;
-    }
-    printf ("fuzz_decode: replayed %d inputs\n", replayed);
-    return replayed? 0: 1;
-}
-#endif
