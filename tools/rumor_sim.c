@@ -18,6 +18,11 @@
       partition-heal  two halves; goal 1: each side lists the other DEAD;
                       then heal; goal 2: one view (all alive everywhere)
                       with every key set before and during the partition
+    The warm-up of the last three is the join scenario's trace (same seed,
+    same calls), so their "warm-up join:" line gives the join's figures
+    too. --clean-warm-up forms the cluster without loss; --linger keeps
+    running past the goal so false verdicts are counted over a fixed time
+    (tools/bench/sim_curves.sh uses both).
     =========================================================================
 */
 
@@ -44,6 +49,8 @@ typedef struct {
     const char *csv;                //  --csv
     bool quiet;                     //  --quiet
     bool fast_path;                 //  --fast-path
+    bool clean_warm_up;             //  --clean-warm-up
+    int64_t linger;                 //  --linger
     int64_t beacon;                 //  --beacon
     int64_t rto;                    //  --rto
 } s_options_t;
@@ -55,6 +62,8 @@ typedef struct {
     int64_t t0;                     //  start of the measured window
     uint64_t msgs0;                 //  messages sent before the window
     uint64_t bytes0;                //  bytes sent before the window
+    uint64_t false_dead0;           //  false verdicts before the window
+    uint64_t false_suspect0;
     size_t victim;                  //  crash: the crashed node
     size_t split;                   //  partition: first node of side B
     size_t watches [4];             //  partition/update: watched keys
@@ -63,6 +72,10 @@ typedef struct {
     int64_t healed_at;              //  partition-heal: when healed
     int64_t last_change;            //  last event that moved toward the
                                     //  goal: the exact time it was reached
+    int64_t goal_at;                //  last_change when the goal was
+                                    //  reached (--linger may move it on)
+    int64_t last_alive;             //  last member ALIVE event: the exact
+                                    //  time the warm-up's join was done
 } s_run_t;
 
 static const char *s_scenario_names [] = {
@@ -86,6 +99,10 @@ s_usage (FILE *out)
         "                     (default 60000 per phase)\n"
         "  --stagger MS       join: node i starts at i * MS (default 0)\n"
         "  --fast-path        crash: peers see the TCP reset at once\n"
+        "  --clean-warm-up    form the cluster without loss; --loss applies\n"
+        "                     from the scenario's action on\n"
+        "  --linger MS        once converged, run MS ms more (false verdicts\n"
+        "                     over a fixed window; default 0)\n"
         "  --beacon MS        LAN beacons every MS ms (default 0: seeds only)\n"
         "  --rto MS           a lost frame arrives MS ms late instead (TCP-like;\n"
         "                     doubled per further loss); default 0: it is lost\n"
@@ -168,6 +185,11 @@ s_parse_option (int option, const char *arg, s_options_t *options)
             return true;
         case 'b':
             return s_parse_int (arg, 0, 3600000, &options->beacon);
+        case 'w':
+            options->clean_warm_up = true;
+            return true;
+        case 'L':
+            return s_parse_int (arg, 0, 3600000, &options->linger);
         case 'R':
             return s_parse_int (arg, 0, 60000, &options->rto);
         default:
@@ -192,6 +214,8 @@ s_parse_options (int argc, char *argv [], s_options_t *options)
         { "csv",       required_argument, NULL, 'o' },
         { "quiet",     no_argument,       NULL, 'q' },
         { "fast-path", no_argument,       NULL, 'f' },
+        { "clean-warm-up", no_argument,   NULL, 'w' },
+        { "linger",    required_argument, NULL, 'L' },
         { "beacon",    required_argument, NULL, 'b' },
         { "rto",       required_argument, NULL, 'R' },
         { "help",      no_argument,       NULL, 'h' },
@@ -302,6 +326,8 @@ s_on_event (void *arg, simnet_t *net, size_t node, const char *kind,
     if (streq (kind, "member")) {
         const Rumor__MemberUpdate *update =
             (const Rumor__MemberUpdate *) detail;
+        if (update->state == RUMOR__STATE__STATE_ALIVE)
+            run->last_alive = simnet_now (net);
         if (run->options->scenario == S_CRASH)
             toward = update->state == RUMOR__STATE__STATE_DEAD
                   && rumor_id_eq_bin (simnet_node_id (net, run->victim),
@@ -330,10 +356,15 @@ s_all_alive (simnet_t *net, void *arg)
     return simnet_up_count (net) == nodes && simnet_converged (net);
 }
 
-//  Form the cluster, untimed. Returns false if it did not converge.
+//  Form the cluster, untimed. Returns false if it did not converge. The
+//  warm-up is the join scenario's trace up to its goal (same seed, same
+//  calls; the checks only read), so its line gives the join's figures too:
+//  one run of update or crash yields both, which halves the cost of the
+//  scaling curves (tools/bench/sim_curves.sh).
 static bool
 s_warm_up (s_run_t *run)
 {
+    int64_t start = simnet_now (run->net);
     simnet_start_cluster (run->net, run->options->nodes, run->options->stagger);
     int64_t converged = simnet_run_until_cond (run->net, s_all_alive,
                                                &run->options->nodes,
@@ -343,12 +374,36 @@ s_warm_up (s_run_t *run)
                 S_WARMUP_MS / 1000);
         return false;
     }
+    const simnet_stats_t *stats = simnet_stats (run->net);
+    double node_seconds = run->options->nodes
+                        * ((converged - start) / 1000.0);
+    if (node_seconds <= 0)
+        node_seconds = 1;
     printf ("warm-up: %zu nodes listed all alive after %.1f s\n",
-            run->options->nodes,
-            (converged - SIMNET_EPOCH_MS) / 1000.0);
+            run->options->nodes, (converged - start) / 1000.0);
+    printf ("warm-up join: rounds %" PRId64 ", goal reached after %.3f s, "
+            "%.1f messages and %.0f bytes per node per second\n",
+            (converged - start) / SIMNET_ROUND_MS,
+            (run->last_alive - start) / 1000.0,
+            stats->msgs_sent / node_seconds, stats->bytes_sent / node_seconds);
     //  Let the join storm's gossip settle so it does not count below
     simnet_run_for (run->net, 5000);
     return true;
+}
+
+//  Start the measured window: now, just before the scenario's action, so
+//  the frames the action itself sends (joins, eager pushes) are counted.
+static void
+s_mark (s_run_t *run)
+{
+    const simnet_stats_t *stats = simnet_stats (run->net);
+    run->t0 = simnet_now (run->net);
+    run->msgs0 = stats->msgs_sent;
+    run->bytes0 = stats->bytes_sent;
+    run->false_dead0 = stats->false_dead;
+    run->false_suspect0 = stats->false_suspect;
+    //  --clean-warm-up: the loss starts with the action
+    simnet_set_loss (run->net, run->options->loss);
 }
 
 static bool
@@ -360,6 +415,7 @@ s_setup (s_run_t *run)
     run->split = n / 2;
     switch (run->options->scenario) {
         case S_JOIN:
+            s_mark (run);
             simnet_start_cluster (net, n, run->options->stagger);
             break;
         case S_UPDATE:
@@ -367,11 +423,13 @@ s_setup (s_run_t *run)
                 return false;
             run->watches [run->n_watches++] =
                 simnet_watch_key (net, n - 1, "sim.update", "v1");
+            s_mark (run);
             simnet_set (net, n - 1, "sim.update", "v1", 0);
             break;
         case S_CRASH:
             if (!s_warm_up (run))
                 return false;
+            s_mark (run);
             simnet_crash (net, run->victim);
             break;
         case S_PARTITION_HEAL:
@@ -381,6 +439,7 @@ s_setup (s_run_t *run)
                 simnet_watch_key (net, 0, "sim.before", "a");
             run->watches [run->n_watches++] =
                 simnet_watch_key (net, n - 1, "sim.before", "b");
+            s_mark (run);
             simnet_set (net, 0, "sim.before", "a", 0);
             simnet_set (net, n - 1, "sim.before", "b", 0);
             simnet_split (net, run->split);
@@ -461,9 +520,9 @@ s_summary (s_run_t *run, int64_t converged, int rounds, double real)
     printf ("converged: %s\n", converged >= 0? "yes": "no");
     printf ("rounds: %d\n", rounds);
     printf ("virtual time: %.3f s\n", window / 1000.0);
-    if (converged >= 0 && run->last_change >= run->t0)
+    if (converged >= 0 && run->goal_at >= run->t0)
         printf ("goal reached after: %.3f s\n",
-                (run->last_change - run->t0) / 1000.0);
+                (run->goal_at - run->t0) / 1000.0);
     if (run->options->scenario == S_PARTITION_HEAL && run->healed_at)
         printf ("healed after: %.3f s, one view %.3f s later\n",
                 (run->healed_at - run->t0) / 1000.0,
@@ -477,6 +536,9 @@ s_summary (s_run_t *run, int64_t converged, int rounds, double real)
             stats->partitioned, stats->refused, stats->rejected);
     printf ("false verdicts: %" PRIu64 " dead, %" PRIu64 " suspect\n",
             stats->false_dead, stats->false_suspect);
+    printf ("false verdicts since the action: %" PRIu64 " dead, %" PRIu64
+            " suspect\n", stats->false_dead - run->false_dead0,
+            stats->false_suspect - run->false_suspect0);
     printf ("trace hash: %016" PRIx64 "\n", simnet_trace_hash (net));
     //  Its own line, the only one that differs between identical runs
     printf ("real time: %.3f s\n", real);
@@ -497,7 +559,8 @@ s_network (const s_options_t *options)
     simnet_cfg_defaults (&cfg);
     cfg.size = options->nodes;
     cfg.seed = options->seed;
-    cfg.loss = options->loss;
+    //  --clean-warm-up: s_mark sets the loss when the action starts
+    cfg.loss = options->clean_warm_up? 0: options->loss;
     cfg.delay_ms = options->delay;
     cfg.jitter_ms = options->jitter;
     cfg.fast_path = options->fast_path;
@@ -537,15 +600,17 @@ main (int argc, char *argv [])
     int rounds = 0;
     simnet_on_event (run.net, s_on_event, &run);
     bool ready = s_setup (&run);
-    run.t0 = simnet_now (run.net);
-    run.msgs0 = simnet_stats (run.net)->msgs_sent;
-    run.bytes0 = simnet_stats (run.net)->bytes_sent;
+    if (!ready)
+        s_mark (&run);
     if (ready) {
         converged = s_run_rounds (&run, &rounds);
         if (converged >= 0 && options.scenario == S_PARTITION_HEAL) {
             s_heal (&run);
             converged = s_run_rounds (&run, &rounds);
         }
+        run.goal_at = run.last_change;
+        if (converged >= 0 && options.linger)
+            simnet_run_for (run.net, options.linger);
     }
     s_summary (&run, converged, rounds, s_seconds () - started);
     //  A live node declared dead is a failure, except across a partition

@@ -10,7 +10,8 @@ build=${1:-build}
 
 packages="build-essential cmake pkg-config libczmq-dev libzmq3-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libcmocka-dev
-  libsodium-dev iproute2 iptables python3-zmq python3-protobuf"
+  libsodium-dev iproute2 iptables python3-zmq python3-protobuf
+  serf gnuplot-nox"
 
 missing=""
 for p in $packages; do
