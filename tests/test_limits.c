@@ -125,14 +125,14 @@ s_ae_delta (rumor_anti_entropy_t *core, int64_t now, uint64_t n,
         count, sizeof (Rumor__KvEntry));
     Rumor__KvEntry **list = (Rumor__KvEntry **) calloc (
         count, sizeof (Rumor__KvEntry *));
-    char (*keys) [16] = calloc (count, 16);
+    char (*keys) [24] = calloc (count, 24);
     uint8_t *value = (uint8_t *) calloc (1, size + 1);
     assert_true (entries && list && keys && value);
     for (size_t i = 0; i < count; i++) {
         rumor__kv_entry__init (&entries [i]);
         entries [i].origin = rumor_id_bin (&origin);
         entries [i].generation = (uint64_t) T0 - 1000 * n;
-        snprintf (keys [i], 16, "k%" PRIu64, first + i);
+        snprintf (keys [i], 24, "k%" PRIu64, first + i);
         entries [i].key = keys [i];
         entries [i].value.data = value;
         entries [i].value.len = size;

@@ -92,7 +92,7 @@ static void
 s_set_tags (rumor_membership_t *core, int64_t now, const uint8_t *data,
             size_t size)
 {
-    char *tags [RUMOR_TAGS_MAX + 2];
+    char *tags [RUMOR_TAGS_MAX + 2] = { NULL };
     size_t n = 0;
     while (size && n < RUMOR_TAGS_MAX + 2)
         tags [n++] = fuzz_core_pick_string (&data, &size);
