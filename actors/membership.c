@@ -20,6 +20,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+//  Members told of our Leave directly (see rumor_membership_leave)
+#define S_LEAVE_DIRECT_MAX  32
+
 //  JoinReply and PushPull tables go out in chunks of at most this many
 //  members: the codec refuses more than RUMOR_REPEATED_MAX items in one
 //  repeated field, and half of that keeps a chunk of plain members near
@@ -1615,12 +1618,19 @@ rumor_membership_leave (rumor_membership_t *self, int64_t now_ms)
     Rumor__Envelope env = RUMOR__ENVELOPE__INIT;
     env.body_case = RUMOR__ENVELOPE__BODY_LEAVE;
     env.leave = &leave;
-    size_t n = s_pick (self, self->targets, self->cfg.gossip_fanout,
-                       s_gossip_eligible);
-    for (size_t i = 0; i < n; i++) {
-        s_send (self, &self->targets [i]->view.id, self->targets [i]->endpoint,
-                &env);
+    //  Tell up to S_LEAVE_DIRECT_MAX members at once rather than a gossip
+    //  fanout: a member that has a connection to us sees it drop when we
+    //  stop, and may declare us dead (conclusive lost-peer evidence) before
+    //  gossip brings it our Leave. Told directly, it knows first. Past that
+    //  many the rest learn it by gossip, as before
+    size_t sent = 0;
+    for (size_t i = 1; i < self->n_members && sent < S_LEAVE_DIRECT_MAX; i++) {
+        s_member_t *m = self->members [i];
+        if (!s_gossip_eligible (self, m))
+            continue;
+        s_send (self, &m->view.id, m->endpoint, &env);
         self->stats.leaves_sent++;
+        sent++;
     }
 }
 
