@@ -148,7 +148,10 @@ start_node () {                     #  start_node I [extra rumord args]
 
 start_listener () {                 #  member events seen by node I
     local i=$1
-    ctl "$i" --json listen > "$tmp/listen$i.log" 2>&1 &
+    #  rumorctl itself, not the ctl function: a backgrounded function is a
+    #  subshell, and killing it would orphan the rumorctl it runs
+    "$RUMORCTL" --control "ipc://$tmp/n$i.ctl" --json listen \
+        > "$tmp/listen$i.log" 2>&1 &
     LISTENERS+=($!)
 }
 
