@@ -390,6 +390,33 @@ s_self_handle_pipe (self_t *self)
     zmsg_destroy (&request);
 }
 
+//  The app core's pipe is not read while its backlog holds this many
+//  messages: the supervisor is behind us (a peer's link is full), and
+//  reading more would only grow the backlog until effects are dropped.
+//  Its inputs (the program's messages, peers' events) wait in the pipe
+//  instead, which in turn stops the supervisor from reading the program
+//  (supervisor.c: backpressure up to rumor_say). The remaining room takes
+//  the effects of the input being handled and of ticks. The other cores
+//  keep never waiting: their inputs are protocol traffic, worth nothing
+//  late, and their effects are dropped and counted as before.
+#define S_PAUSE_BACKLOG     (RUMOR_SHELL_BACKLOG_MAX / 2)
+
+static bool
+s_self_paused (self_t *self)
+{
+    return zlistx_size (self->backlog) >= S_PAUSE_BACKLOG
+        && streq (self->vtable->name, "app");
+}
+
+//  Wait for the supervisor to read (room in the pipe) or for the core's
+//  deadline, whichever first; nothing is read.
+static void
+s_self_wait_room (self_t *self)
+{
+    zmq_pollitem_t item = { zsock_resolve (self->pipe), 0, ZMQ_POLLOUT, 0 };
+    zmq_poll (&item, 1, s_self_timeout (self));
+}
+
 static void
 s_shell_actor (zsock_t *pipe, void *args)
 {
@@ -401,6 +428,12 @@ s_shell_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);
     s_self_flush (self);
     while (!self->terminated) {
+        if (s_self_paused (self)) {
+            s_self_wait_room (self);
+            s_self_tick (self);
+            s_self_flush (self);
+            continue;
+        }
         zsock_t *which = (zsock_t *) zpoller_wait (self->poller,
                                                    s_self_timeout (self));
         if (which == self->pipe)

@@ -5,7 +5,10 @@
     supervisor actor (supervisor.h) and talks to it over its pipe: every
     call is one request (COMMAND | seq | args) and one reply (REPLY | seq |
     rc | data), waited for with a deadline; replies to calls that timed out
-    are recognised by their seq and discarded. Events come on a separate
+    are recognised by their seq and discarded. rumor_say and rumor_whisper
+    are the exception: seq 0, no reply (the throughput of direct messages
+    and events), checked here as far as can be; a full pipe blocks them
+    (backpressure, supervisor.c), it never drops. Events come on a separate
     PAIR pipe (zyre's inbox pattern), so a flood of events never delays a
     reply.
 
@@ -73,6 +76,8 @@ struct _rumor_t {
     bool secure;                    //  running with a secret
     char *start_error;              //  why the last rumor_start failed
     rumor_limits_t limits;          //  zero = default (node_limits.c)
+    zhashx_t *names;                //  member names whisper resolved
+                                    //  (value 1), or NULL
 };
 
 struct _rumor_event_t {
@@ -411,6 +416,7 @@ rumor_destroy (rumor_t **self_p)
     zhashx_destroy (&self->tags);
     zlistx_destroy (&self->seeds);
     zlistx_destroy (&self->hears);
+    zhashx_destroy (&self->names);
     rumor_keyring_destroy (&self->keyring);
     free (self->start_error);
     free (self->name);
@@ -1106,16 +1112,113 @@ s_check_message (rumor_t *self, const char *topic, const void *payload,
     return rc == RUMOR_OK? s_check_payload (payload, size): rc;
 }
 
+//  A command to the app actor that asks for no reply: CALL | 0 | app |
+//  COMMAND (seq 0 means "no reply" to the supervisor and the actors)
+static zmsg_t *
+s_app_post_new (const char *command)
+{
+    zmsg_t *request = zmsg_new ();
+    assert (request);
+    zmsg_addstr (request, "CALL");
+    rumor_shell_add_u32 (request, 0);
+    zmsg_addstr (request, "app");
+    zmsg_addstr (request, command);
+    return request;
+}
+
+//  Queue a no-reply command on the supervisor's pipe. A full pipe blocks
+//  the caller (backpressure: the supervisor stops reading it while the
+//  app actor lags), at most S_CALL_TIMEOUT_MS: past that the node is
+//  wedged (RUMOR_ETIMEOUT, the message is not queued).
+static int
+s_post (rumor_t *self, zmsg_t **request_p)
+{
+    zsock_t *pipe = zactor_sock (self->supervisor);
+    int64_t deadline = zclock_mono () + S_CALL_TIMEOUT_MS;
+    while (!(zsock_events (pipe) & ZMQ_POLLOUT)) {
+        int64_t left = deadline - zclock_mono ();
+        zmq_pollitem_t item = { zsock_resolve (pipe), 0, ZMQ_POLLOUT, 0 };
+        if (left <= 0 || zmq_poll (&item, 1, (long) left) < 0) {
+            zmsg_destroy (request_p);
+            return RUMOR_ETIMEOUT;
+        }
+    }
+    //  Room for one message: a multipart message is queued whole
+    if (zmsg_send (request_p, pipe)) {
+        zmsg_destroy (request_p);
+        return RUMOR_ETIMEOUT;
+    }
+    return RUMOR_OK;
+}
+
+//  A topic to say on: a well-formed pattern without wildcard words (the
+//  app core's own rule, checked here since say gets no reply)
+static bool
+s_topic_concrete (const char *topic)
+{
+    if (!rumor_app_pattern_valid (topic))
+        return false;
+    for (const char *word = topic; word; ) {
+        const char *dot = strchr (word, '.');
+        size_t length = dot? (size_t) (dot - word): strlen (word);
+        if (length == 1 && (*word == '*' || *word == '#'))
+            return false;
+        word = dot? dot + 1: NULL;
+    }
+    return true;
+}
+
 int
 rumor_say (rumor_t *self, const char *topic, const void *payload, size_t size)
 {
     int rc = s_check_message (self, topic, payload, size);
+    if (rc == RUMOR_OK && !s_topic_concrete (topic))
+        rc = RUMOR_EINVAL;
     if (rc != RUMOR_OK)
         return rc;
-    zmsg_t *request = s_actor_request (self, "app", "SAY");
+    zmsg_t *request = s_app_post_new ("SAY");
     zmsg_addstr (request, topic);
     zmsg_addmem (request, payload, size);
-    return s_call_rc (self, request, s_app_error);
+    return s_post (self, &request);
+}
+
+//  Names whisper resolved, kept so that only the first whisper to a name
+//  waits for the supervisor. Ids derive from names (id.h), so a name once
+//  known resolves to the same id for ever; a member that is gone since is
+//  the app core's to count (app.refused_unknown_target). Why 4096: far
+//  more names than a program whispers to; past it the cache restarts.
+#define S_NAMES_MAX         4096
+
+static int
+s_whisper_target (rumor_t *self, const char *member, rumor_id_t *to)
+{
+    if (!s_valid_text (member, RUMOR_NAME_MAX))
+        return RUMOR_EINVAL;
+    if (rumor_id_from_hex (to, member) == 0)
+        return RUMOR_OK;
+    if (streq (member, self->name)) {
+        *to = self->id;
+        return RUMOR_OK;
+    }
+    if (self->names && zhashx_lookup (self->names, member)) {
+        rumor_id_from_name (to, member);
+        return RUMOR_OK;
+    }
+    int rc = s_resolve (self, member, to);
+    if (rc == RUMOR_OK) {
+        if (!self->names)
+            self->names = zhashx_new ();
+        else
+        if (zhashx_size (self->names) >= S_NAMES_MAX)
+            zhashx_purge (self->names);
+        //  The resolved id is the name's own (ids derive from names); a
+        //  table entry only says the name is known
+        rumor_id_t derived;
+        rumor_id_from_name (&derived, member);
+        if (rumor_id_eq (&derived, to))
+            zhashx_insert (self->names, member, (void *) 1);
+    }
+    return rc;
 }
 
 int
@@ -1125,14 +1228,14 @@ rumor_whisper (rumor_t *self, const char *member, const char *topic,
     int rc = s_check_message (self, topic, payload, size);
     rumor_id_t to;
     if (rc == RUMOR_OK)
-        rc = s_resolve (self, member, &to);
+        rc = s_whisper_target (self, member, &to);
     if (rc != RUMOR_OK)
         return rc;
-    zmsg_t *request = s_actor_request (self, "app", "WHISPER");
+    zmsg_t *request = s_app_post_new ("WHISPER");
     zmsg_addmem (request, to.bytes, RUMOR_ID_SIZE);
     zmsg_addstr (request, topic);
     zmsg_addmem (request, payload, size);
-    return s_call_rc (self, request, s_app_error);
+    return s_post (self, &request);
 }
 
 int64_t

@@ -47,6 +47,25 @@
 //  Messages read from one socket per wakeup, so that no socket starves
 //  the others (a flood on the ROUTER, a chatty actor).
 #define S_BURST             64
+//  App frames a link keeps while its DEALER is full (the max-queue limit
+//  again): past it the supervisor stops reading the app actor, which
+//  stops reading its pipe, and so on up to the program's rumor_say.
+#define S_LINK_PENDING_MAX(self)  (size_t) ((self)->caps.queue)
+//  A link whose queue moved nothing for this long is not slow but gone (a
+//  dead peer before the detector says so, a refused handshake): its app
+//  frames are dropped and counted ("supervisor.app_dropped"), and so are
+//  the next ones until its DEALER has room again, so that one dead peer
+//  does not hold back every other. Without a connection (closed, refused,
+//  never made) 1 s; with one, the peer is alive but behind (a loaded
+//  host): 4 s, still under the 5 s a blocked rumor_say waits.
+#define S_LINK_STALL_MS     1000
+#define S_LINK_STALL_UP_MS  4000
+//  Neither the program's pipe nor the ROUTER is read while the app actor's
+//  backlog holds this many messages: the program blocks in rumor_say and
+//  rumor_whisper, and a peer's frames wait in TCP (its DEALER fills, it
+//  keeps its app frames, its program blocks), instead of messages being
+//  dropped. Half the backlog's bound: a burst read meanwhile still fits.
+#define S_PIPE_PAUSE(self)  (S_BACKLOG_MAX (self) / 2)
 //  Graceful leave: at most this long before STOP answers anyway (rumor.h
 //  promises about two seconds).
 #define S_LEAVE_BOUND_MS    2000
@@ -137,12 +156,25 @@ typedef struct {
     uint64_t bad_events;            //  event kinds/details not in effects.h
     uint64_t replies_dropped;       //  replies the program pipe refused
     uint64_t beacon_joins;          //  accepted beacons passed to membership
+    uint64_t beacon_known;          //  ... not passed: member known alive there
     uint64_t seed_joins;            //  Join attempts to seeds
     uint64_t router_accepted;       //  connections accepted by the ROUTER
     uint64_t router_disconnects;    //  ... dropped (peer gone, or libzmq
                                     //  cut it: a frame over RUMOR_FRAME_MAX)
     uint64_t router_handshake_failed;   //  ZMTP handshakes that failed
                                     //  (not ZeroMQ: random bytes, a scan)
+    uint64_t app_queued;            //  app frames that waited for room in
+                                    //  a DEALER (backpressure, not loss)
+    uint64_t app_dropped;           //  app frames dropped: link stalled
+                                    //  (S_LINK_STALL_MS) or closed
+    uint64_t app_paused;            //  times the app actor was not read:
+                                    //  a link's queue was full
+    uint64_t pipe_paused;           //  times the program's pipe was not
+                                    //  read: the app actor lagged
+    uint64_t router_paused;         //  times the ROUTER was not read: the
+                                    //  app actor lagged on its own
+    uint64_t posts_refused;         //  no-reply commands refused (not
+                                    //  started, unknown actor)
 } s_stats_t;
 
 //  Counters of security ("security.<name>"), kept with or without a secret
@@ -188,8 +220,12 @@ static const rumor_shell_counter_t s_counters [] = {
     S_COUNTER (links_closed), S_COUNTER (link_failed), S_COUNTER (peer_lost),
     S_COUNTER (bad_effects), S_COUNTER (bad_events),
     S_COUNTER (replies_dropped), S_COUNTER (beacon_joins),
+    S_COUNTER (beacon_known),
     S_COUNTER (seed_joins), S_COUNTER (router_accepted),
-    S_COUNTER (router_disconnects), S_COUNTER (router_handshake_failed)
+    S_COUNTER (router_disconnects), S_COUNTER (router_handshake_failed),
+    S_COUNTER (app_queued), S_COUNTER (app_dropped), S_COUNTER (app_paused),
+    S_COUNTER (pipe_paused), S_COUNTER (router_paused),
+    S_COUNTER (posts_refused)
 };
 #undef S_COUNTER
 
@@ -223,6 +259,12 @@ typedef struct {
                                     //  1 = redial to be scheduled, 2 =
                                     //  scheduled (the next retry means
                                     //  it was refused)
+    zlistx_t *pending;              //  app frames waiting for room in the
+                                    //  DEALER (zframe_t), or NULL
+    int64_t moved_at;               //  when pending last moved (or began)
+    bool full;                      //  pending holds S_LINK_PENDING_MAX
+    bool stalled;                   //  pending was dropped: app frames are
+                                    //  dropped until the DEALER has room
 } s_link_t;
 
 //  What we know of one member, from membership's "member" events
@@ -322,6 +364,12 @@ typedef struct {
                                     //  was bound with
     zhashx_t *backoff;              //  endpoint -> s_backoff_t
     s_security_t sec;               //  counters
+    //  Flow control of app traffic (see S_LINK_PENDING_MAX)
+    size_t pending_frames;          //  app frames in every link's pending
+    size_t links_full;              //  links whose pending is full
+    bool app_off;                   //  the app actor is out of the poller
+    bool pipe_off;                  //  the program's pipe is out of it
+    bool router_off;                //  the ROUTER is out of it
 } self_t;
 
 
@@ -347,10 +395,22 @@ rumor_supervisor_actor_destroy (zactor_t **actor_p)
     assert (actor_p);
     if (!*actor_p)
         return;
-    //  zactor_destroy sends $TERM with SNDTIMEO 0: make sure it fits
-    zmq_pollitem_t item = { zsock_resolve (zactor_sock (*actor_p)), 0,
-                            ZMQ_POLLOUT, 0 };
-    zmq_poll (&item, 1, S_TERM_WAIT_MS);
+    //  zactor_destroy sends $TERM with SNDTIMEO 0: make sure it fits. An
+    //  actor that stopped reading its pipe until what it sends us drains
+    //  (backpressure) needs that read: discard it meanwhile, as
+    //  zactor_destroy's own wait does.
+    zsock_t *pipe = zactor_sock (*actor_p);
+    zmq_pollitem_t item = { zsock_resolve (pipe), 0,
+                            ZMQ_POLLOUT | ZMQ_POLLIN, 0 };
+    int64_t deadline = zclock_mono () + S_TERM_WAIT_MS;
+    while (true) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0 || zmq_poll (&item, 1, (long) left) <= 0
+        ||  (item.revents & ZMQ_POLLOUT))
+            break;
+        zmsg_t *msg = zmsg_recv (pipe);
+        zmsg_destroy (&msg);
+    }
     zactor_destroy (actor_p);
 }
 
@@ -374,6 +434,115 @@ s_link_close (self_t *self, s_link_t *link)
     link->handshaken = false;
 }
 
+//  Pending app frames of a link
+
+static void
+s_frame_destroy (void **item)
+{
+    zframe_destroy ((zframe_t **) item);
+}
+
+//  Keep links_full in step with the link's pending size
+static void
+s_pending_mark (self_t *self, s_link_t *link)
+{
+    bool full = link->pending
+             && zlistx_size (link->pending) >= S_LINK_PENDING_MAX (self);
+    if (full && !link->full)
+        self->links_full++;
+    else
+    if (!full && link->full)
+        self->links_full--;
+    link->full = full;
+}
+
+//  Drop what the link keeps, counted
+static void
+s_pending_drop (self_t *self, s_link_t *link)
+{
+    size_t size = link->pending? zlistx_size (link->pending): 0;
+    if (size) {
+        self->stats.app_dropped += size;
+        self->pending_frames -= size;
+        zlistx_purge (link->pending);
+    }
+    s_pending_mark (self, link);
+}
+
+//  Send what the link keeps while its DEALER has room; once nothing moved
+//  for S_LINK_STALL_MS, drop it and mark the link stalled.
+static void
+s_pending_flush (self_t *self, s_link_t *link, int64_t now)
+{
+    zframe_t *frame;
+    while (link->dealer && (zsock_events (link->dealer) & ZMQ_POLLOUT)
+       && (frame = (zframe_t *) zlistx_first (link->pending))) {
+        size_t size = zframe_size (frame);
+        if (zframe_send (&frame, link->dealer, ZFRAME_DONTWAIT | ZFRAME_REUSE))
+            break;
+        zlistx_delete (link->pending, zlistx_cursor (link->pending));
+        self->pending_frames--;
+        self->stats.frames_out++;
+        self->stats.bytes_out += size;
+        link->moved_at = now;
+    }
+    int64_t stall = link->dealer && link->handshaken? S_LINK_STALL_UP_MS
+                                                    : S_LINK_STALL_MS;
+    if (zlistx_size (link->pending) && now - link->moved_at >= stall) {
+        s_pending_drop (self, link);
+        link->stalled = true;
+    }
+    s_pending_mark (self, link);
+}
+
+//  Every link's pending, while any has some
+static void
+s_links_flush (self_t *self, int64_t now)
+{
+    if (!self->pending_frames)
+        return;
+    for (s_link_t *link = (s_link_t *) zlistx_first (self->links); link;
+         link = (s_link_t *) zlistx_next (self->links))
+        if (link->pending && zlistx_size (link->pending))
+            s_pending_flush (self, link, now);
+}
+
+//  An app frame: sent at once if the DEALER has room and nothing waits
+//  before it, else kept in order (never dropped while the link moves).
+static void
+s_send_app (self_t *self, s_link_t *link, zframe_t **frame_p, int64_t now)
+{
+    if (link->stalled && link->dealer
+    && (zsock_events (link->dealer) & ZMQ_POLLOUT))
+        link->stalled = false;      //  it moves again
+    size_t waiting = link->pending? zlistx_size (link->pending): 0;
+    if (link->stalled || waiting >= 2 * S_LINK_PENDING_MAX (self)) {
+        //  (past twice the bound only if the app actor was read anyway)
+        self->stats.app_dropped++;
+        zframe_destroy (frame_p);
+        return;
+    }
+    size_t size = zframe_size (*frame_p);
+    if (waiting == 0 && link->dealer
+    &&  zframe_send (frame_p, link->dealer, ZFRAME_DONTWAIT) == 0) {
+        self->stats.frames_out++;
+        self->stats.bytes_out += size;
+        return;
+    }
+    if (!link->pending) {
+        link->pending = zlistx_new ();
+        assert (link->pending);
+        zlistx_set_destructor (link->pending, s_frame_destroy);
+    }
+    if (waiting == 0)
+        link->moved_at = now;
+    zlistx_add_end (link->pending, *frame_p);
+    *frame_p = NULL;
+    self->pending_frames++;
+    self->stats.app_queued++;
+    s_pending_mark (self, link);
+}
+
 static void
 s_link_destroy (self_t *self, s_link_t **link_p)
 {
@@ -381,6 +550,8 @@ s_link_destroy (self_t *self, s_link_t **link_p)
     if (!link)
         return;
     s_link_close (self, link);
+    s_pending_drop (self, link);
+    zlistx_destroy (&link->pending);
     if (link->handle)
         zlistx_delete (self->links, link->handle);
     if (link->peer)
@@ -787,7 +958,17 @@ s_actor_share (self_t *self, int index, const char *kind,
     if (kind)
         zmsg_addstr (msg, kind);
     zmsg_addmem (msg, &shared, sizeof (shared));
-    s_actor_post (self, index, msg, shared, kind == NULL);
+    //  App messages wait (the ROUTER stops being read before the backlog
+    //  is full, s_flow), unless we are held back ourselves; other frames
+    //  are worth nothing late
+    bool app = index == S_APP && kind == NULL;
+    if (app && zlistx_size (self->backlogs [index]) >= S_BACKLOG_MAX (self)) {
+        self->stats.dropped_actor++;
+        zmsg_destroy (&msg);
+        rumor_shared_release (&shared);
+        return;
+    }
+    s_actor_post (self, index, msg, shared, kind == NULL && !app);
 }
 
 
@@ -1505,8 +1686,12 @@ s_seal (self_t *self, const rumor_fx_view_t *view)
                              zframe_size (view->payload));
 }
 
+//  Send an actor's SEND effect. App frames (app true) wait for room in
+//  the link (s_send_app); the others are dropped and counted when it is
+//  full, as a detector's probe is worth nothing late.
 static void
-s_handle_send (self_t *self, const rumor_fx_view_t *view, int64_t now)
+s_handle_send (self_t *self, const rumor_fx_view_t *view, int64_t now,
+               bool app)
 {
     bool by_id = !rumor_id_is_zero (&view->to);
     if (by_id? rumor_id_eq (&view->to, &self->id)
@@ -1523,7 +1708,10 @@ s_handle_send (self_t *self, const rumor_fx_view_t *view, int64_t now)
                           : s_anon_link (self, view->endpoint, now);
     if (link) {
         link->used_at = now;
-        s_send_frame (self, link->dealer, &frame);
+        if (app)
+            s_send_app (self, link, &frame, now);
+        else
+            s_send_frame (self, link->dealer, &frame);
     }
     else
     if (by_id)
@@ -1786,6 +1974,20 @@ s_handle_router_monitor (self_t *self)
 }
 
 //  A beacon of our cluster from another node: membership decides.
+//  True if a beacon only repeats what we know: the member is alive at that
+//  generation and endpoint. Membership would ignore it, so it is not worth
+//  a message to its thread: on one host every node hears every other's
+//  beacon each second, N hops per second per node for nothing.
+static bool
+s_beacon_known (self_t *self, const rumor_heard_t *heard)
+{
+    s_peer_t *peer = s_peer_lookup (self, &heard->id);
+    return peer
+        && peer->state == RUMOR__STATE__STATE_ALIVE
+        && peer->generation == heard->generation
+        && peer->endpoint && streq (peer->endpoint, heard->endpoint);
+}
+
 static void
 s_handle_beacon (self_t *self, int64_t now)
 {
@@ -1795,6 +1997,10 @@ s_handle_beacon (self_t *self, int64_t now)
         if (rc < 0)
             break;
         if (rc == 1 && !self->leaving) {
+            if (s_beacon_known (self, &heard)) {
+                self->stats.beacon_known++;
+                continue;
+            }
             zmsg_t *command = s_command_new ("JOINID", 0);
             zmsg_addmem (command, heard.id.bytes, RUMOR_ID_SIZE);
             rumor_shell_add_u64 (command, heard.generation);
@@ -1838,7 +2044,7 @@ s_handle_actor (self_t *self, int index, int64_t now)
     else
     if (rumor_fx_parse (msg, &view) == 0) {
         if (view.is_send)
-            s_handle_send (self, &view, now);
+            s_handle_send (self, &view, now, index == S_APP);
         else
             s_handle_event (self, &view, now);
     }
@@ -2302,6 +2508,9 @@ s_call (self_t *self, uint32_t seq, zmsg_t *request)
     char *actor = rumor_shell_pop_str (request);
     char *command = rumor_shell_pop_str (request);
     int index = s_actor_index (actor);
+    if ((index < 0 || !self->started) && seq == 0)
+        self->stats.posts_refused++;    //  nobody waits for a reply
+    else
     if (index < 0 || !self->started)
         s_reply (self, seq, index < 0? RUMOR_EINVAL: RUMOR_ESTATE, NULL);
     else {
@@ -2593,9 +2802,61 @@ s_timeout (self_t *self, int64_t now)
         if (end < next)
             next = end;
     }
-    if (s_backlogged (self) && next > now + 1)
+    if ((s_backlogged (self) || self->pending_frames) && next > now + 1)
         next = now + 1;
     return next <= now? 0: (int) (next - now);
+}
+
+//  The program's pipe waits while the app actor lags behind it
+static bool
+s_pipe_paused (self_t *self)
+{
+    return self->started
+        && zlistx_size (self->backlogs [S_APP]) >= S_PIPE_PAUSE (self);
+}
+
+//  The ROUTER waits too, but only while the app actor is slow on its own:
+//  while we hold it back (a link is full), peers' frames are read on, or
+//  two nodes that send each other app traffic (event relays) would wait
+//  for each other until a link stalls. Then the app backlog's bound
+//  drops and counts them ("supervisor.dropped_actor").
+static bool
+s_router_paused (self_t *self)
+{
+    return s_pipe_paused (self) && self->links_full == 0;
+}
+
+//  Take a socket out of the poller while we do not read it (else the
+//  poll would return at once, again and again), and back in after.
+static void
+s_poll_switch (self_t *self, void *socket, bool off, bool *is_off,
+               uint64_t *paused)
+{
+    if (off == *is_off)
+        return;
+    if (off) {
+        zpoller_remove (self->poller, socket);
+        (*paused)++;
+    }
+    else
+        zpoller_add (self->poller, socket);
+    *is_off = off;
+}
+
+//  Backpressure, from the wire up to the program: a full link stops us
+//  reading the app actor; an app actor that lags stops us reading the
+//  program's pipe, whose sender then blocks (node.c, s_post).
+static void
+s_flow (self_t *self)
+{
+    s_poll_switch (self, self->pipe, s_pipe_paused (self), &self->pipe_off,
+                   &self->stats.pipe_paused);
+    if (self->router)
+        s_poll_switch (self, self->router, s_router_paused (self),
+                       &self->router_off, &self->stats.router_paused);
+    if (self->actors [S_APP])
+        s_poll_switch (self, self->actors [S_APP], self->links_full > 0,
+                       &self->app_off, &self->stats.app_paused);
 }
 
 //  Read a burst from every readable source, so none starves another.
@@ -2603,11 +2864,11 @@ static void
 s_sweep (self_t *self, void *which, int64_t now)
 {
     for (int i = 0; i < S_BURST && (zsock_events (self->pipe) & ZMQ_POLLIN)
-                    && !self->terminated; i++)
+                    && !self->terminated && !s_pipe_paused (self); i++)
         s_handle_pipe (self, now);
     if (self->terminated || !self->started)
         return;
-    for (int i = 0; i < S_BURST
+    for (int i = 0; i < S_BURST && !s_router_paused (self)
          && (zsock_events (self->router) & ZMQ_POLLIN); i++)
         s_handle_router (self);
     for (int i = 0; i < S_BURST
@@ -2615,7 +2876,8 @@ s_sweep (self_t *self, void *which, int64_t now)
         s_handle_router_monitor (self);
     for (int index = 0; index < S_ACTORS; index++) {
         zsock_t *actor = zactor_sock (self->actors [index]);
-        for (int i = 0; i < S_BURST && (zsock_events (actor) & ZMQ_POLLIN); i++)
+        for (int i = 0; i < S_BURST && (zsock_events (actor) & ZMQ_POLLIN)
+             && (index != S_APP || !self->links_full); i++)
             s_handle_actor (self, index, now);
     }
     if (which && which == self->beacon_pollable)
@@ -2646,7 +2908,9 @@ s_supervisor_actor (zsock_t *pipe, void *args)
             break;
         for (int index = 0; index < S_ACTORS && self->started; index++)
             s_actor_drain (self, index);
+        s_links_flush (self, now);
         s_timers (self, now);
+        s_flow (self);
     }
     s_self_destroy (&self);
 }

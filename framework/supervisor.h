@@ -10,7 +10,9 @@
         pointer to the actor that owns its body, and to membership as
         well when it carries piggybacked updates;
       - one DEALER per peer (routing id = our 16-byte id; SNDTIMEO 0: a full
-        queue drops and counts, never blocks; LINGER 0), opened on the
+        queue drops and counts, never blocks, except app frames, which
+        wait in a bounded queue per link, see "Backpressure"; LINGER 0),
+        opened on the
         first SEND to it and closed when membership has forgotten the peer
         (DEAD/LEFT for reap_after_ms); at most max_members of them. Each
         has a zmq_socket_monitor: ZMQ_EVENT_DISCONNECTED of an established
@@ -53,12 +55,33 @@
     dropped ("security.reserved_dropped").
 
     Nothing blocks: sends to actors that are full wait in a bounded
-    backlog (decoded frames are dropped and counted instead), events the
-    program does not read are dropped and counted ("events.dropped").
+    backlog (decoded frames are dropped and counted instead, but for the
+    app actor's), events the program does not read are dropped and counted
+    ("events.dropped").
+
+    Backpressure, for the app traffic only (rumor_say, rumor_whisper and
+    what peers send the app core), so that nothing is dropped between the
+    program and the wire: an app frame whose DEALER is full waits in the
+    link's queue (max-queue frames, "supervisor.app_queued"), flushed as
+    the DEALER drains; while a link's queue is full the app actor is not
+    read (its shell then stops reading its pipe, shell.c); while the app
+    actor's backlog is half full the node's pipe is not read, so the
+    program blocks in rumor_say (node.c), and neither is the ROUTER unless
+    we hold the app actor back ourselves (two nodes relaying events to
+    each other would wait for each other), so peers' frames wait in TCP;
+    past the backlog's bound they are dropped ("supervisor.dropped_actor").
+    A link that moves nothing for 1 s (4 s while connected)
+    drops its queue and counts it ("supervisor.app_dropped"). Outbound
+    membership and detector frames never wait (dropped when the DEALER is
+    full, "supervisor.dropped_full"); inbound, they wait in TCP with the
+    app's while the ROUTER is not read (the cost: under saturation, late
+    probes, "detector.probes_failed").
 
     Pipe protocol (node -> supervisor). Every command is COMMAND | seq
     (uint32, raw) | arguments, answered by "REPLY" | seq | rc (int32, raw,
-    0 or a RUMOR_E* code of rumor.h) | data:
+    0 or a RUMOR_E* code of rumor.h) | data; a CALL with seq 0 is not
+    answered (rumor_say, rumor_whisper: refusals are counted, by the actor
+    or as "supervisor.posts_refused"):
 
         START                   bind, start actors and beacon, join seeds
                                 -> rc, endpoint (or, if rc is not 0, why)

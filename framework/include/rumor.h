@@ -330,10 +330,21 @@ int rumor_unhear (rumor_t *self, const char *pattern);
 
 //  Broadcast an event on a topic (no wildcards). Every node that hears the
 //  topic gets it exactly once, this one included.
+//  say and whisper queue the message and return (as Zyre's shout and
+//  whisper): RUMOR_OK means queued, not delivered. What can be checked
+//  here is (arguments, topic, size, a stopped node); what is found later
+//  is counted in rumor_stats (app.refused_unknown_target: the member is
+//  gone, app.rate_limited). Nothing queued is dropped on the way to the
+//  wire: when the node or a peer's link is behind, the call blocks until
+//  there is room (at most ~5 s, then RUMOR_ETIMEOUT), and a link that
+//  moves nothing for a second is a dead peer's: its messages are dropped
+//  and counted (supervisor.app_dropped).
 int rumor_say (rumor_t *self, const char *topic, const void *payload,
                size_t size);
 
-//  Send a direct message to one member (id or name).
+//  Send a direct message to one member (id or name). A name is resolved
+//  by the node the first time (RUMOR_ENOTFOUND if no member has it), then
+//  locally: ids derive from names.
 int rumor_whisper (rumor_t *self, const char *member, const char *topic,
                    const void *payload, size_t size);
 
