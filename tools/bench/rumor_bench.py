@@ -411,12 +411,20 @@ class View (object):
         self.complete_at = None     #  when N members were first alive
         self.complete_exact = True  #  False: known only from a snapshot
         self.first = {}             #  (kind, member) -> first time
+        self.times = {}             #  (kind, member) -> every time, in order
         self.keys = {}              #  (origin, key, value) -> first time
         self.heard = {}             #  (topic, payload) -> first time
         self.updates = {}           #  member -> times of its tag updates
 
     def mark (self, kind, member, t):
         self.first.setdefault ((kind, member), t)
+        self.times.setdefault ((kind, member), []).append (t)
+
+    def after (self, kind, member, t0):
+        """The first time kind was reported about member at or after t0
+        (an earlier false verdict about it must not count), or None."""
+        return next ((t for t in self.times.get ((kind, member), ())
+                      if t >= t0), None)
 
     def alive_count (self):
         return sum (1 for s in self.state.values () if s == "alive")
@@ -555,7 +563,7 @@ class Cluster (object):
         t0 = self.now ()
         os.kill (self.procs [victim].pid, sig)
         result = self.measure (kind, watchers,
-                               lambda v: v.first.get (("failed", name)),
+                               lambda v: v.after ("failed", name, t0),
                                t0, DETECT_DEADLINE)
         if sig == signal.SIGSTOP:
             #  Done with it: a frozen process is killed, not resumed
@@ -802,7 +810,7 @@ class RumorCluster (Cluster):
         t0 = self.now ()
         self.send (i, leave = self.pb.Leave ())
         return self.measure ("leave", watchers,
-                             lambda v: v.first.get (("left", name)),
+                             lambda v: v.after ("left", name, t0),
                              t0, LEAVE_DEADLINE)
 
     def cleanup (self):
@@ -1041,7 +1049,7 @@ class SerfCluster (Cluster):
         t0 = self.now ()
         rpc.send ("leave")
         return self.measure ("leave", watchers,
-                             lambda v: v.first.get (("left", name)),
+                             lambda v: v.after ("left", name, t0),
                              t0, LEAVE_DEADLINE)
 
     def cleanup (self):
