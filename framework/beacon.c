@@ -962,6 +962,20 @@ rumor_discovery_tick (rumor_discovery_t *self, int64_t now_ms)
     self->send_at = now_ms + self->cfg.interval_ms;
 }
 
+int
+rumor_discovery_set_interval (rumor_discovery_t *self, int64_t interval_ms,
+                              int64_t now_ms)
+{
+    assert (self);
+    if (interval_ms < RUMOR_DISCOVERY_INTERVAL_MIN
+    ||  interval_ms > S_INTERVAL_MAX)
+        return -1;
+    self->cfg.interval_ms = interval_ms;
+    if (self->send_at > now_ms + interval_ms)
+        self->send_at = now_ms + interval_ms;
+    return 0;
+}
+
 
 //  --------------------------------------------------------------------------
 //  Counters and accessors

@@ -339,6 +339,14 @@ int64_t rumor_discovery_next_deadline (rumor_discovery_t *self);
 //  Send a beacon stamped now_ms if one is due. Safe to call spuriously.
 void rumor_discovery_tick (rumor_discovery_t *self, int64_t now_ms);
 
+//  Change the interval between beacons (RUMOR_DISCOVERY_INTERVAL_MIN ms
+//  up to an hour); the next beacon is due at most interval_ms after now_ms.
+//  Returns 0, or -1 (nothing changed) for an interval out of range. The
+//  supervisor slows its beacon once the node has peers (they find
+//  newcomers by the newcomers' own beacons) and speeds it up when alone.
+int rumor_discovery_set_interval (rumor_discovery_t *self,
+                                  int64_t interval_ms, int64_t now_ms);
+
 //  Counters; borrowed, valid while self is.
 const rumor_discovery_stats_t *rumor_discovery_stats (rumor_discovery_t *self);
 

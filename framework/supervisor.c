@@ -79,6 +79,14 @@
 //  LOCAL profile: beacon every 250 ms instead of 1 s. One host: beacons
 //  cost nothing, and nodes started together find each other at once.
 #define S_LOCAL_BEACON_MS   250
+//  Once a node has had peers for S_BEACON_SETTLE_MS it beacons only every
+//  S_BEACON_SLOW_MS: on one host every node reads every other's beacons,
+//  N datagrams per interval per node, which at 250 ms and N = 64 was most
+//  of an idle node's CPU. Members find a newcomer by its own (fast)
+//  beacons, so only partitions heal slower (seconds). Alone, it beacons
+//  fast again.
+#define S_BEACON_SETTLE_MS  5000
+#define S_BEACON_SLOW_MS    2000
 //  With a secret, libzmq checks ZMQ_MAXMSGSIZE against the encrypted
 //  CURVE MESSAGE command: the frame plus 33 bytes (command name, nonce,
 //  MAC, flags). The plaintext is bounded again by the codec.
@@ -325,6 +333,8 @@ typedef struct {
     zsock_t *router;                //  our inbox
     zsock_t *router_monitor;        //  PAIR reading the ROUTER's monitor
     rumor_discovery_t *beacon;      //  beacon (inert when OFF)
+    int64_t beacon_fast_ms;         //  its interval while we are alone
+    int64_t beacon_peers_since;     //  we have had live peers since, or 0
     void *beacon_pollable;          //  what to poll for it, or NULL
     zactor_t *actors [S_ACTORS];    //  the four actors
     zlistx_t *backlogs [S_ACTORS];  //  s_pending_t per actor
@@ -2177,6 +2187,7 @@ s_beacon_start (self_t *self, int port)
         cfg.port = self->beacon_port;
     if (self->profile == RUMOR_ACTOR_PROFILE_LOCAL)
         cfg.interval_ms = S_LOCAL_BEACON_MS;
+    self->beacon_fast_ms = cfg.interval_ms;
     cfg.cluster = self->cluster_hash;
     cfg.self = self->id;
     cfg.generation = self->generation;
@@ -2757,6 +2768,26 @@ s_self_destroy (self_t **self_p)
 }
 
 //  Seeds again while alone, reaping, beacons, the end of a leave.
+//  Beacon fast while alone or just joined, slowly once settled (see
+//  S_BEACON_SLOW_MS)
+static void
+s_beacon_pace (self_t *self, int64_t now)
+{
+    if (!self->beacon || !self->beacon_fast_ms)
+        return;
+    if (s_live_peers (self) == 0)
+        self->beacon_peers_since = 0;
+    else
+    if (!self->beacon_peers_since)
+        self->beacon_peers_since = now;
+    bool settled = self->beacon_peers_since
+                && now - self->beacon_peers_since >= S_BEACON_SETTLE_MS;
+    int64_t slow = self->beacon_fast_ms > S_BEACON_SLOW_MS?
+                   self->beacon_fast_ms: S_BEACON_SLOW_MS;
+    rumor_discovery_set_interval (self->beacon,
+                                  settled? slow: self->beacon_fast_ms, now);
+}
+
 static void
 s_timers (self_t *self, int64_t now)
 {
@@ -2767,6 +2798,7 @@ s_timers (self_t *self, int64_t now)
     //  Seeds are retried by the membership core while the node is alone
     if (now >= self->next_reap_at) {
         s_reap (self, now);
+        s_beacon_pace (self, now);
         self->next_reap_at = now + S_REAP_CHECK_MS;
     }
     if (self->rekey_at && now >= self->rekey_at)

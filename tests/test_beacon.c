@@ -393,6 +393,43 @@ s_run (char *const argv [], char *const envp [], int64_t timeout_ms)
 
 
 //  --------------------------------------------------------------------------
+//  The interval can change while running (the supervisor slows its beacon
+//  once settled): the next beacon comes at most one new interval later,
+//  and an interval out of range changes nothing
+static void
+test_interval_changes_take_effect (void **state)
+{
+    (void) state;
+    rumor_discovery_cfg_t cfg;
+    rumor_discovery_cfg_defaults (&cfg);
+    cfg.mode = RUMOR_BEACON_LOOPBACK;
+    cfg.port = s_free_port ();
+    cfg.interval_ms = 250;
+    cfg.cluster = rumor_cluster_hash (S_CLUSTER_NAME);
+    rumor_id_from_u64 (&cfg.self, 1);
+    cfg.generation = S_GENERATION + 1;
+    cfg.tcp_port = S_TCP_BASE + 1;
+    rumor_discovery_t *discovery = rumor_discovery_new (&cfg);
+    assert_non_null (discovery);
+    int64_t now = 1000000;
+    rumor_discovery_tick (discovery, now);
+    assert_int_equal (rumor_discovery_next_deadline (discovery), now + 250);
+    //  Slower: the beacon already due stays due, the next ones are slower
+    assert_int_equal (rumor_discovery_set_interval (discovery, 2000, now), 0);
+    assert_int_equal (rumor_discovery_next_deadline (discovery), now + 250);
+    rumor_discovery_tick (discovery, now + 250);
+    assert_int_equal (rumor_discovery_next_deadline (discovery), now + 2250);
+    //  Faster: due within the new interval
+    assert_int_equal (rumor_discovery_set_interval (discovery, 100, now + 300), 0);
+    assert_int_equal (rumor_discovery_next_deadline (discovery), now + 400);
+    //  Out of range: refused, nothing changed
+    assert_int_equal (rumor_discovery_set_interval (
+        discovery, RUMOR_DISCOVERY_INTERVAL_MIN - 1, now + 300), -1);
+    assert_int_equal (rumor_discovery_next_deadline (discovery), now + 400);
+    assert_int_equal (rumor_discovery_stats (discovery)->sent, 2);
+    rumor_discovery_destroy (&discovery);
+}
+
 //  The usage example: two nodes on one host find each other
 
 static void
@@ -1861,6 +1898,7 @@ main (int argc, char *argv [])
 
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_two_loopback_nodes_hear_each_other),
+        cmocka_unit_test (test_interval_changes_take_effect),
         cmocka_unit_test (test_advertised_endpoint_is_reported),
         cmocka_unit_test (test_other_cluster_is_refused_and_counted),
         cmocka_unit_test (test_other_version_is_refused_and_counted),

@@ -75,14 +75,17 @@ summary = data ["summary"] ["4"]
 netns = data ["meta"] ["netns"]
 failures = []
 
-#  figure -> (low, high) exclusive bounds of a sane median
+#  figure -> (low, high) exclusive bounds of a sane median. Times: within
+#  the tool's own deadlines (90 s join, 60 s detection, 20 s leave, 10 s
+#  key and event), no tighter: this checks that every scenario completes
+#  and gives a figure, not how fast (Serf's join takes 30 s now and then)
 ranges = {
-    "join_ms": (0, 30000), "join_log_ms": (0, 30000),
-    "key_ms": (0, 5000), "key_log_ms": (0, 10000),
-    "event_ms": (0, 5000),
-    "crash_ms": (0, 30000), "crash_log_ms": (0, 30000),
-    "freeze_ms": (0, 30000), "freeze_log_ms": (0, 30000),
-    "leave_ms": (0, 20000), "leave_log_ms": (0, 30000),
+    "join_ms": (0, 90000), "join_log_ms": (0, 90000),
+    "key_ms": (0, 10000), "key_log_ms": (0, 10000),
+    "event_ms": (0, 10000),
+    "crash_ms": (0, 60000), "crash_log_ms": (0, 60000),
+    "freeze_ms": (0, 60000), "freeze_log_ms": (0, 60000),
+    "leave_ms": (0, 20000), "leave_log_ms": (0, 20000),
     "idle_cpu_pct": (0, 100), "rss_mib": (0.5, 1024),
     "bytes_node_s": (0, 1e7), "payload_node_s": (0, 1e7),
     "sender_frames": (0, 1000),
