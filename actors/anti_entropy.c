@@ -38,6 +38,7 @@
 
 #include "anti_entropy.h"
 #include "prng.h"
+#include "id_table.h"
 
 //  Bytes kept free in a Delta for its own fields and the Envelope's body
 //  tag and length: truncated (2), push (2), hops (6), base_version (11),
@@ -80,8 +81,7 @@ typedef struct {
 
 //  A gossip peer (ALIVE or SUSPECT member).
 typedef struct {
-    rumor_id_t id;                  //  peer id
-    char hex [RUMOR_ID_HEX];        //  id in hex, our hash key
+    rumor_id_t id;                  //  peer id, our index key
     uint64_t generation;            //  its generation as last told
     char *endpoint;                 //  where to reach it, owned
     size_t index;                   //  position in self->peers
@@ -107,7 +107,7 @@ struct _rumor_anti_entropy_t {
     size_t n_sorted;                //  entries in sorted
     bool sorted_dirty;              //  origins changed since sorting
     zhashx_t *markers;              //  hex -> s_marker_t
-    zhashx_t *peer_index;           //  hex -> s_peer_t (owned by peers)
+    rumor_id_table_t peer_index;    //  id -> s_peer_t (owned by peers)
     s_peer_t **peers;               //  peers, for random choice
     size_t n_peers;                 //  peers in use
     size_t max_peers;               //  room in peers
@@ -460,9 +460,7 @@ s_schedule_entry (rumor_anti_entropy_t *self, s_entry_t *entry)
 static s_peer_t *
 s_peer_lookup (rumor_anti_entropy_t *self, const rumor_id_t *id)
 {
-    char hex [RUMOR_ID_HEX];
-    return (s_peer_t *) zhashx_lookup (self->peer_index,
-                                       rumor_id_hex (id, hex));
+    return (s_peer_t *) rumor_id_table_lookup (&self->peer_index, id);
 }
 
 static void
@@ -474,7 +472,6 @@ s_peer_put (rumor_anti_entropy_t *self, const rumor_id_t *id,
         peer = (s_peer_t *) zmalloc (sizeof (s_peer_t));
         assert (peer);
         peer->id = *id;
-        rumor_id_hex (id, peer->hex);
         if (self->n_peers == self->max_peers) {
             self->max_peers = self->max_peers? self->max_peers * 2: 16;
             self->peers = (s_peer_t **) realloc (self->peers,
@@ -483,7 +480,7 @@ s_peer_put (rumor_anti_entropy_t *self, const rumor_id_t *id,
         }
         peer->index = self->n_peers;
         self->peers [self->n_peers++] = peer;
-        zhashx_insert (self->peer_index, peer->hex, peer);
+        rumor_id_table_insert (&self->peer_index, peer);
     }
     if (generation >= peer->generation) {
         peer->generation = generation;
@@ -499,7 +496,7 @@ s_peer_remove (rumor_anti_entropy_t *self, s_peer_t *peer)
     s_peer_t *last = self->peers [--self->n_peers];
     self->peers [peer->index] = last;
     last->index = peer->index;
-    zhashx_delete (self->peer_index, peer->hex);
+    rumor_id_table_delete (&self->peer_index, &peer->id);
     free (peer->endpoint);
     free (peer);
 }
@@ -1584,8 +1581,7 @@ rumor_anti_entropy_new (const rumor_anti_entropy_cfg_t *cfg)
     self->markers = zhashx_new ();
     assert (self->markers);
     zhashx_set_destructor (self->markers, s_marker_free);
-    self->peer_index = zhashx_new ();
-    assert (self->peer_index);
+    rumor_id_table_init (&self->peer_index, offsetof (s_peer_t, id));
     self->mine = s_origin_add (self, &cfg->self, cfg->generation);
     self->expire_at = INT64_MAX;
     self->collect_at = INT64_MAX;
@@ -1604,7 +1600,7 @@ rumor_anti_entropy_destroy (rumor_anti_entropy_t **self_p)
             free (self->peers [i]);
         }
         free (self->peers);
-        zhashx_destroy (&self->peer_index);
+        rumor_id_table_clear (&self->peer_index);
         zhashx_destroy (&self->markers);
         zhashx_destroy (&self->origins);
         free (self->sorted);

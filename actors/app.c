@@ -29,6 +29,7 @@
 */
 
 #include "app.h"
+#include "id_table.h"
 
 //  Announcers remembered per missing message. Each one is a second chance
 //  after a graft timeout; beyond four the message is almost certainly
@@ -100,17 +101,19 @@ typedef struct {
     int64_t at;                     //  last refill, -1 = never used (full)
 } bucket_t;
 
-//  A live member other than self.
+//  A live member other than self. A simulated cluster of N nodes holds N^2
+//  of them: packed into 64 bytes.
 typedef struct {
     rumor_id_t id;                  //  member id
     char *endpoint;                 //  last known endpoint, may be ""
     uint64_t generation;            //  member's generation
     uint64_t live_since;            //  member epoch when it became a peer
-    peer_set_t set;                 //  eager or lazy
+    bucket_t bucket;                //  its rate_per_sec budget
+    uint32_t index;                 //  position in its set's array (no
+                                    //  more than max members)
+    uint8_t set;                    //  peer_set_t: eager or lazy
     bool linked;                    //  eager because the link carried a
                                     //  message or a Graft (not sampled)
-    size_t index;                   //  position in its set's array
-    bucket_t bucket;                //  its rate_per_sec budget
 } peer_t;
 
 //  A set of peers as an array, for O(1) random picks and removal.
@@ -152,7 +155,8 @@ struct _rumor_app_t {
     uint64_t direct_seq;            //  Direct counter
     uint64_t epoch;                 //  bumped on each new peer
     //  Peers
-    zhashx_t *peers;                //  id -> peer_t
+    rumor_id_table_t peers;         //  id -> peer_t (owned by eager
+                                    //  and lazy)
     peer_array_t eager;             //  eager push peers
     peer_array_t lazy;              //  lazy push peers
     //  Dedup: hash of pairs + ring in arrival order
@@ -392,7 +396,7 @@ rumor_app_new (const rumor_app_cfg_t *cfg)
     rumor_id_hex (&cfg->self, self->self_hex);
     self->id_base = cfg->generation << RUMOR_APP_ID_SHIFT;
     self->last_id = self->id_base;
-    self->peers = s_hash_new (false, false);
+    rumor_id_table_init (&self->peers, offsetof (peer_t, id));
     self->seen = s_hash_new (true, false);
     self->retained = s_hash_new (true, true);
     self->retain_fifo = zlistx_new ();
@@ -446,7 +450,7 @@ rumor_app_destroy (rumor_app_t **self_p)
             s_peer_destroy (&self->lazy.items [i]);
         free (self->eager.items);
         free (self->lazy.items);
-        zhashx_destroy (&self->peers);
+        rumor_id_table_clear (&self->peers);
         zhashx_destroy (&self->seen);
         free (self->ring);
         zlistx_destroy (&self->retain_fifo);
@@ -477,7 +481,7 @@ s_array_add (peer_array_t *array, peer_t *peer)
                                             array->max * sizeof (peer_t *));
         assert (array->items);
     }
-    peer->index = array->size;
+    peer->index = (uint32_t) array->size;
     array->items [array->size++] = peer;
 }
 
@@ -522,7 +526,7 @@ s_peer_link (rumor_app_t *self, peer_t *peer)
 static peer_t *
 s_peer_lookup (rumor_app_t *self, const rumor_id_t *id)
 {
-    return (peer_t *) zhashx_lookup (self->peers, id->bytes);
+    return (peer_t *) rumor_id_table_lookup (&self->peers, id);
 }
 
 //  A peer by a protobuf bytes id, or NULL (also for a bad length).
@@ -560,7 +564,7 @@ s_sample_eager (rumor_app_t *self)
 {
     if (self->eager.size < self->cfg.eager_fanout)
         return true;
-    uint32_t k = (uint32_t) zhashx_size (self->peers) + 1;
+    uint32_t k = (uint32_t) rumor_id_table_size (&self->peers) + 1;
     if (rumor_prng_below (&self->prng, k) >= self->cfg.eager_fanout)
         return false;
     size_t unlinked = 0;
@@ -596,7 +600,7 @@ s_peer_add (rumor_app_t *self, const rumor_id_t *id,
     peer->bucket.at = -1;
     peer->set = s_sample_eager (self)? PEER_EAGER: PEER_LAZY;
     s_array_add (s_array_of (self, peer->set), peer);
-    zhashx_insert (self->peers, peer->id.bytes, peer);
+    rumor_id_table_insert (&self->peers, peer);
 }
 
 static void s_query_member_gone (rumor_app_t *self, const peer_t *peer);
@@ -608,7 +612,7 @@ s_peer_remove (rumor_app_t *self, peer_t *peer)
     bool was_eager = peer->set == PEER_EAGER;
     s_array_remove (s_array_of (self, peer->set), peer);
     s_query_member_gone (self, peer);
-    zhashx_delete (self->peers, peer->id.bytes);
+    rumor_id_table_delete (&self->peers, &peer->id);
     s_peer_destroy (&peer);
     if (was_eager)
         s_promote (self);
@@ -1814,7 +1818,7 @@ s_query_new (rumor_app_t *self, uint64_t id, const char *topic,
     query->size = size;
     query->deadline = deadline;
     query->start_epoch = self->epoch;
-    query->remaining = zhashx_size (self->peers) + 1;
+    query->remaining = rumor_id_table_size (&self->peers) + 1;
     query->responders = s_hash_new (false, false);
     if (self->query_count == self->query_alloc) {
         self->query_alloc = self->query_alloc? self->query_alloc * 2: 4;
@@ -1896,7 +1900,7 @@ size_t
 rumor_app_peer_count (rumor_app_t *self)
 {
     assert (self);
-    return zhashx_size (self->peers);
+    return rumor_id_table_size (&self->peers);
 }
 
 size_t

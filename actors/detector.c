@@ -21,6 +21,24 @@
 
 #include <math.h>
 #include "detector.h"
+#include "id_table.h"
+
+//  A running suspicion of a target (SWIM + Lifeguard). Apart from the
+//  target and allocated only while it runs: a cluster of N nodes holds N^2
+//  targets, and almost none is ever suspected.
+typedef struct {
+    int64_t suspected_at;           //  when it started
+    int64_t min;                    //  Lifeguard min timeout, ms
+    int64_t max;                    //  Lifeguard max timeout, ms
+    uint32_t expected;              //  K: confirmations that give the min
+    uint32_t confirmations;         //  C: independent accusers after the 1st
+    int64_t deadline;               //  suspected_at + timeout (C, K)
+    int64_t cap;                    //  deadline never later; 0 = none
+                                    //  (conclusive lost-peer evidence)
+    uint32_t accuser_count;         //  accusers held
+    rumor_id_t accusers [RUMOR_DETECTOR_ACCUSERS_MAX];
+                                    //  who suspected it, first first
+} s_suspicion_t;
 
 //  One probe target: a member other than us, ALIVE or SUSPECT.
 typedef struct {
@@ -29,7 +47,8 @@ typedef struct {
     uint32_t incarnation;           //  member incarnation, as membership says
     Rumor__State state;             //  ALIVE or SUSPECT
     size_t order_at;                //  index in the round-robin order
-    char *name;                     //  member name, "" if unknown
+    char *name;                     //  member name, "" if unknown; owns
+                                    //  the allocation of both strings
     char *endpoint;                 //  member endpoint, "" if unknown
 
     double srtt;                    //  smoothed RTT in ms (RFC 6298)
@@ -44,19 +63,7 @@ typedef struct {
     uint32_t interval_count;        //  intervals held
     uint32_t interval_next;         //  ring slot written next, once full
 
-    bool suspected;                 //  a suspicion timer runs
-    int64_t suspected_at;           //  when it started
-    int64_t suspicion_min;          //  Lifeguard min timeout, ms
-    int64_t suspicion_max;          //  Lifeguard max timeout, ms
-    uint32_t suspicion_expected;    //  K: confirmations that give the min
-    uint32_t confirmations;         //  C: independent accusers after the 1st
-    int64_t suspicion_deadline;     //  suspected_at + timeout (C, K)
-    int64_t suspicion_cap;          //  deadline never later; 0 = none
-                                    //  (conclusive lost-peer evidence)
-    rumor_id_t *accusers;           //  who suspected it, first first;
-                                    //  ACCUSERS_MAX slots while suspected,
-                                    //  else NULL (most targets never are)
-    uint32_t accuser_count;         //  accusers held
+    s_suspicion_t *suspicion;       //  the running suspicion, or NULL
 } s_target_t;
 
 //  One probe in flight: ours (requester), or a relay we run for a
@@ -84,8 +91,9 @@ struct _rumor_detector_t {
     rumor_prng_t prng;              //  probe order and helper choice
     rumor_fx_t *fx;                 //  effects queued for the shell
     rumor_detector_stats_t stats;   //  counters
-    zhashx_t *targets;              //  id hex -> s_target_t (owned)
-    s_target_t **order;             //  round-robin order over targets
+    rumor_id_table_t targets;       //  id -> s_target_t
+    s_target_t **order;             //  round-robin order over targets,
+                                    //  every one of them (owned here)
     size_t order_size;              //  targets in order
     size_t order_cap;               //  slots allocated in order
     size_t cursor;                  //  next index of order to probe
@@ -152,36 +160,42 @@ s_target_destroy (s_target_t **self_p)
 {
     if (*self_p) {
         s_target_t *self = *self_p;
-        free (self->name);
-        free (self->endpoint);
+        free (self->name);          //  and endpoint
         free (self->rtts);
         free (self->intervals);
-        free (self->accusers);
+        free (self->suspicion);
         free (self);
         *self_p = NULL;
     }
 }
 
+//  Keep name and endpoint (NULL counts as ""), in one allocation, name
+//  first: a cluster of N nodes holds N^2 targets, one allocation less each
+//  counts.
 static void
-s_target_free_item (void **item)
+s_target_set_strings (s_target_t *target, const char *name,
+                      const char *endpoint)
 {
-    s_target_destroy ((s_target_t **) item);
-}
-
-//  Replace a kept string with a copy of value (NULL counts as "").
-static void
-s_set_string (char **field, const char *value)
-{
-    free (*field);
-    *field = strdup (value? value: "");
-    assert (*field);
+    name = name? name: "";
+    endpoint = endpoint? endpoint: "";
+    if (target->name && streq (target->name, name)
+    &&  streq (target->endpoint, endpoint))
+        return;
+    size_t name_size = strlen (name) + 1;
+    size_t endpoint_size = strlen (endpoint) + 1;
+    char *strings = (char *) malloc (name_size + endpoint_size);
+    assert (strings);
+    memcpy (strings, name, name_size);
+    memcpy (strings + name_size, endpoint, endpoint_size);
+    free (target->name);
+    target->name = strings;
+    target->endpoint = strings + name_size;
 }
 
 static s_target_t *
 s_target_find (rumor_detector_t *self, const rumor_id_t *id)
 {
-    char hex [RUMOR_ID_HEX];
-    return (s_target_t *) zhashx_lookup (self->targets, rumor_id_hex (id, hex));
+    return (s_target_t *) rumor_id_table_lookup (&self->targets, id);
 }
 
 //  Forget what we measured of a previous run of this member: a restarted
@@ -264,10 +278,8 @@ s_target_new (rumor_detector_t *self, int64_t now,
     target->incarnation = update->incarnation;
     target->state = update->state;
     target->srtt = -1;
-    s_set_string (&target->name, update->name);
-    s_set_string (&target->endpoint, update->endpoint);
-    char hex [RUMOR_ID_HEX];
-    zhashx_insert (self->targets, rumor_id_hex (id, hex), target);
+    s_target_set_strings (target, update->name, update->endpoint);
+    rumor_id_table_insert (&self->targets, target);
     s_order_insert (self, target);
     if (self->next_probe_at < 0)
         self->next_probe_at = now + rumor_prng_below (&self->prng,
@@ -603,19 +615,19 @@ rumor_detector_suspicion_remaining (uint32_t confirmations, uint32_t expected,
 }
 
 static bool
-s_accused_by (const s_target_t *target, const rumor_id_t *accuser)
+s_accused_by (const s_suspicion_t *suspicion, const rumor_id_t *accuser)
 {
-    for (uint32_t index = 0; index < target->accuser_count; index++)
-        if (rumor_id_eq (&target->accusers [index], accuser))
+    for (uint32_t index = 0; index < suspicion->accuser_count; index++)
+        if (rumor_id_eq (&suspicion->accusers [index], accuser))
             return true;
     return false;
 }
 
 static void
-s_accuser_add (s_target_t *target, const rumor_id_t *accuser)
+s_accuser_add (s_suspicion_t *suspicion, const rumor_id_t *accuser)
 {
-    if (target->accuser_count < RUMOR_DETECTOR_ACCUSERS_MAX)
-        target->accusers [target->accuser_count++] = *accuser;
+    if (suspicion->accuser_count < RUMOR_DETECTOR_ACCUSERS_MAX)
+        suspicion->accusers [suspicion->accuser_count++] = *accuser;
 }
 
 //  Start a suspicion timer. min = mult * max (1, log10 N) * interval: the
@@ -634,23 +646,18 @@ s_suspicion_start (rumor_detector_t *self, s_target_t *target,
     uint32_t expected = self->cfg.indirect_checks;
     if (members - 2 < expected)
         expected = 0;
-    target->suspected = true;
-    target->suspected_at = now;
-    target->suspicion_min = min;
-    target->suspicion_max = min * self->cfg.suspicion_max_mult;
-    target->suspicion_expected = expected;
-    target->confirmations = 0;
-    target->accuser_count = 0;
-    target->suspicion_cap = 0;
-    if (!target->accusers) {
-        target->accusers = (rumor_id_t *) calloc (RUMOR_DETECTOR_ACCUSERS_MAX,
-                                                  sizeof (rumor_id_t));
-        assert (target->accusers);
-    }
+    assert (!target->suspicion);
+    s_suspicion_t *suspicion = (s_suspicion_t *) zmalloc (sizeof (s_suspicion_t));
+    assert (suspicion);
+    target->suspicion = suspicion;
+    suspicion->suspected_at = now;
+    suspicion->min = min;
+    suspicion->max = min * self->cfg.suspicion_max_mult;
+    suspicion->expected = expected;
     if (accuser)
-        s_accuser_add (target, accuser);
-    target->suspicion_deadline = now + s_remaining_suspicion_time (0,
-        expected, 0, min, target->suspicion_max);
+        s_accuser_add (suspicion, accuser);
+    suspicion->deadline = now + s_remaining_suspicion_time (0,
+        expected, 0, min, suspicion->max);
     if (self->suspects_size == self->suspects_cap) {
         self->suspects_cap = self->suspects_cap? self->suspects_cap * 2: 8;
         self->suspects = (s_target_t **) realloc (self->suspects,
@@ -667,17 +674,17 @@ static bool
 s_suspicion_confirm (rumor_detector_t *self, s_target_t *target,
                      const rumor_id_t *accuser)
 {
-    if (s_accused_by (target, accuser))
+    s_suspicion_t *suspicion = target->suspicion;
+    if (s_accused_by (suspicion, accuser))
         return false;
-    s_accuser_add (target, accuser);
-    target->confirmations++;
-    target->suspicion_deadline = target->suspected_at
-        + s_remaining_suspicion_time (target->confirmations,
-                                      target->suspicion_expected, 0,
-                                      target->suspicion_min,
-                                      target->suspicion_max);
-    if (target->suspicion_cap && target->suspicion_deadline > target->suspicion_cap)
-        target->suspicion_deadline = target->suspicion_cap;
+    s_accuser_add (suspicion, accuser);
+    suspicion->confirmations++;
+    suspicion->deadline = suspicion->suspected_at
+        + s_remaining_suspicion_time (suspicion->confirmations,
+                                      suspicion->expected, 0,
+                                      suspicion->min, suspicion->max);
+    if (suspicion->cap && suspicion->deadline > suspicion->cap)
+        suspicion->deadline = suspicion->cap;
     self->stats.confirmations++;
     return true;
 }
@@ -687,21 +694,20 @@ s_suspicion_confirm (rumor_detector_t *self, s_target_t *target,
 static void
 s_suspicion_cut (rumor_detector_t *self, s_target_t *target, int64_t now)
 {
-    target->suspicion_cap = now + self->cfg.lost_suspicion_ms;
-    if (target->suspicion_deadline > target->suspicion_cap)
-        target->suspicion_deadline = target->suspicion_cap;
+    s_suspicion_t *suspicion = target->suspicion;
+    suspicion->cap = now + self->cfg.lost_suspicion_ms;
+    if (suspicion->deadline > suspicion->cap)
+        suspicion->deadline = suspicion->cap;
     self->stats.lost_cut++;
 }
 
 static void
 s_suspicion_cancel (rumor_detector_t *self, s_target_t *target)
 {
-    if (!target->suspected)
+    if (!target->suspicion)
         return;
-    target->suspected = false;
-    free (target->accusers);
-    target->accusers = NULL;
-    target->accuser_count = 0;
+    free (target->suspicion);
+    target->suspicion = NULL;
     for (size_t index = 0; index < self->suspects_size; index++)
         if (self->suspects [index] == target) {
             self->suspects [index] = self->suspects [--self->suspects_size];
@@ -716,8 +722,8 @@ s_target_remove (rumor_detector_t *self, s_target_t *target)
     s_suspicion_cancel (self, target);
     s_probe_drop_target (self, &target->id);
     s_order_remove (self, target);
-    char hex [RUMOR_ID_HEX];
-    zhashx_delete (self->targets, rumor_id_hex (&target->id, hex));
+    rumor_id_table_delete (&self->targets, &target->id);
+    s_target_destroy (&target);
 }
 
 
@@ -746,9 +752,12 @@ static void
 s_emit_verdict (rumor_detector_t *self, const s_target_t *target,
                 Rumor__State state, int64_t now)
 {
+    //  Both callers run a suspicion; without one there is no evidence
+    const s_suspicion_t *suspicion = target->suspicion;
+    uint32_t accusers = suspicion? suspicion->accuser_count: 0;
     ProtobufCBinaryData suspecters [RUMOR_DETECTOR_ACCUSERS_MAX];
-    for (uint32_t index = 0; index < target->accuser_count; index++)
-        suspecters [index] = rumor_id_bin (&target->accusers [index]);
+    for (uint32_t index = 0; index < accusers; index++)
+        suspecters [index] = rumor_id_bin (&suspicion->accusers [index]);
     uint32_t *rtts = (uint32_t *) calloc (self->cfg.rtt_history, sizeof (uint32_t));
     assert (rtts);
     for (uint32_t index = 0; index < target->rtt_count; index++) {
@@ -762,12 +771,12 @@ s_emit_verdict (rumor_detector_t *self, const s_target_t *target,
     verdict.generation = target->generation;
     verdict.incarnation = target->incarnation;
     verdict.state = state;
-    verdict.n_suspecters = target->accuser_count;
+    verdict.n_suspecters = accusers;
     verdict.suspecters = suspecters;
     verdict.n_rtts = target->rtt_count;
     verdict.rtts = rtts;
     verdict.phi = phi >= (double) UINT32_MAX? UINT32_MAX: (uint32_t) phi;
-    verdict.suspected_at = (uint64_t) target->suspected_at;
+    verdict.suspected_at = suspicion? (uint64_t) suspicion->suspected_at: 0;
     int rc = rumor_fx_event (self->fx, "verdict", &verdict.base, NULL);
     assert (rc == 0);
     free (rtts);
@@ -854,7 +863,7 @@ s_probe_fail (rumor_detector_t *self, s_probe_t *probe, int64_t now)
         return;                 //  we probed its previous run, dead by now:
                                 //  that says nothing about the restarted one
     bool accused = true;
-    if (!target->suspected)
+    if (!target->suspicion)
         s_suspicion_start (self, target, &self->cfg.self, now);
     else
         accused = s_suspicion_confirm (self, target, &self->cfg.self);
@@ -1108,7 +1117,7 @@ s_member_live (rumor_detector_t *self, int64_t now,
         }
         bool refuted = update->state == RUMOR__STATE__STATE_ALIVE
                     && update->incarnation > target->incarnation;
-        if (target->suspected && (newer_generation || refuted)) {
+        if (target->suspicion && (newer_generation || refuted)) {
             s_suspicion_cancel (self, target);
             self->stats.refuted++;
         }
@@ -1117,13 +1126,12 @@ s_member_live (rumor_detector_t *self, int64_t now,
         target->generation = update->generation;
         target->incarnation = update->incarnation;
         target->state = update->state;
-        s_set_string (&target->name, update->name);
-        s_set_string (&target->endpoint, update->endpoint);
+        s_target_set_strings (target, update->name, update->endpoint);
     }
     if (update->state == RUMOR__STATE__STATE_SUSPECT) {
         rumor_id_t accuser;
         bool known = rumor_id_from_bin (&accuser, update->accuser) == 0;
-        if (!target->suspected)
+        if (!target->suspicion)
             s_suspicion_start (self, target, known? &accuser: NULL, now);
         else
         if (known)
@@ -1182,7 +1190,7 @@ s_handle_confirm (rumor_detector_t *self, const Rumor__MemberUpdate *update,
 {
     s_target_t *target = s_target_find (self, id);
     rumor_id_t accuser;
-    if (!target || !target->suspected
+    if (!target || !target->suspicion
     ||  update->generation != target->generation
     ||  update->incarnation != target->incarnation
     ||  rumor_id_from_bin (&accuser, update->accuser) == -1) {
@@ -1222,9 +1230,7 @@ rumor_detector_new (const rumor_detector_cfg_t *cfg)
     self->cfg = *cfg;
     rumor_prng_seed (&self->prng, cfg->seed);
     self->fx = rumor_fx_new ();
-    self->targets = zhashx_new ();
-    assert (self->targets);
-    zhashx_set_destructor (self->targets, s_target_free_item);
+    rumor_id_table_init (&self->targets, offsetof (s_target_t, id));
     self->pending = (s_probe_t **) calloc (cfg->pending_max, sizeof (s_probe_t *));
     assert (self->pending);
     //  Random first probe number: a late Ack meant for a previous run of
@@ -1243,9 +1249,11 @@ rumor_detector_destroy (rumor_detector_t **self_p)
         while (self->pending_size)
             s_probe_remove_at (self, 0);
         free (self->pending);
+        for (size_t index = 0; index < self->order_size; index++)
+            s_target_destroy (&self->order [index]);
         free (self->order);
         free (self->suspects);
-        zhashx_destroy (&self->targets);
+        rumor_id_table_clear (&self->targets);
         rumor_fx_destroy (&self->fx);
         free (self);
         *self_p = NULL;
@@ -1318,7 +1326,7 @@ rumor_detector_on_tick (rumor_detector_t *self, int64_t now_ms)
     index = 0;
     while (index < self->suspects_size) {
         s_target_t *target = self->suspects [index];
-        if (now_ms >= target->suspicion_deadline)
+        if (now_ms >= target->suspicion->deadline)
             s_suspicion_expire (self, target, now_ms);  //  swaps it out
         else
             index++;
@@ -1371,7 +1379,7 @@ rumor_detector_next_deadline (rumor_detector_t *self)
             next = due;
     }
     for (size_t index = 0; index < self->suspects_size; index++) {
-        int64_t due = self->suspects [index]->suspicion_deadline;
+        int64_t due = self->suspects [index]->suspicion->deadline;
         if (next < 0 || due < next)
             next = due;
     }
@@ -1431,5 +1439,5 @@ rumor_detector_suspects (rumor_detector_t *self, const rumor_id_t *id)
     assert (self);
     assert (id);
     s_target_t *target = s_target_find (self, id);
-    return target && target->suspected;
+    return target && target->suspicion;
 }

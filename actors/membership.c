@@ -15,6 +15,7 @@
 */
 
 #include "membership.h"
+#include "id_table.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -49,26 +50,41 @@ typedef struct {
     const char *value;              //  NUL-terminated value
 } s_tag_t;
 
-//  One entry of the table
+//  One entry of the table. A cluster of N nodes holds N^2 of them: keep
+//  it small (what is rare, tags and accusers, lives apart).
 typedef struct {
-    rumor_member_t view;            //  public view, points into below
-    Rumor__MemberUpdate pb;         //  wire form, points into below
-    char *name;                     //  node name, never NULL
-    char *endpoint;                 //  endpoint, never NULL
-    size_t n_tags;                  //  number of tags
-    char **kv;                      //  "key=value" strings
-    Rumor__Tag *tag_store;          //  wire tags, key/value owned
-    Rumor__Tag **tag_ptrs;          //  pointers into tag_store, for pb
+    rumor_member_t view;            //  public view, owning its strings:
+                                    //  view.name (never NULL) holds the
+                                    //  one allocation of name and then
+                                    //  endpoint; view.tags (NULL if no
+                                    //  tags) is one block: "key=value"
+                                    //  strings [n_tags], then wire tags
+                                    //  [n_tags] (key/value owned), then
+                                    //  pointers to them for the wire form
     rumor_id_t accuser;             //  latest accuser, zero if none
     rumor_id_t *accusers;           //  distinct accusers of this suspicion
                                     //  (max_accusers slots, or NULL)
-    size_t n_accusers;              //  used slots in accusers
-    size_t index;                   //  position in the dense array
-    uint32_t transmits;             //  sends since last queued
     void *handle;                   //  handle in its bucket; NULL = idle
-    bool join_sent;                 //  join_id sent it a Join ...
-    int64_t join_sent_at;           //  ... at this moment
+    int64_t join_sent_at;           //  join_id sent it a Join at ...
+    uint32_t index;                 //  position in the dense array (the
+                                    //  table holds at most max_members)
+    uint32_t n_accusers;            //  used slots in accusers
+    uint32_t transmits;             //  sends since last queued
+    bool join_sent;                 //  ... if set
 } s_member_t;
+
+//  The wire tags and their pointers, in the kv block after the strings
+static Rumor__Tag *
+s_tag_store (const s_member_t *m)
+{
+    return (Rumor__Tag *) (m->view.tags + m->view.n_tags);
+}
+
+static Rumor__Tag **
+s_tag_ptrs (const s_member_t *m)
+{
+    return (Rumor__Tag **) (s_tag_store (m) + m->view.n_tags);
+}
 
 struct _rumor_membership_t {
     rumor_membership_cfg_t cfg;     //  our configuration (no borrowed
@@ -76,11 +92,10 @@ struct _rumor_membership_t {
     rumor_fx_t *fx;                 //  queued effects
     rumor_prng_t prng;              //  seeded choices
     rumor_membership_stats_t stats; //  counters
-    zhashx_t *index;                //  id bytes -> s_member_t
+    rumor_id_table_t index;         //  view.id -> s_member_t
     s_member_t **members;           //  dense array; [0] is us
-    s_member_t **scratch;           //  candidates while choosing peers
     size_t n_members;               //  entries in members
-    size_t capacity;                //  slots in members and scratch
+    size_t capacity;                //  slots in members
     s_member_t *me;                 //  our own entry
     int64_t reconnect_at;           //  next push-pull with a DEAD member
     char *seeds [RUMOR_MEMBERSHIP_SEEDS_MAX];  //  endpoints given to join
@@ -93,6 +108,9 @@ struct _rumor_membership_t {
     size_t n_queued;                //  members in any bucket
     s_member_t **targets;           //  gossip_fanout slots
     Rumor__MemberUpdate **batch;    //  max_piggyback slots
+    Rumor__MemberUpdate *pbs;       //  wire forms of the last selection
+    s_member_t **picked;            //  ... and their members
+    size_t max_pbs;                 //  slots in pbs and picked
     size_t cursor;                  //  iteration position
     bool started;                   //  first now seen; timers set
     int64_t now;                    //  latest now seen
@@ -231,10 +249,10 @@ s_wire_tags (Rumor__Tag **wire, size_t n, s_tag_t *tags)
 static bool
 s_tags_equal (const s_member_t *m, const s_tag_t *tags, size_t n)
 {
-    if (m->n_tags != n)
+    if (m->view.n_tags != n)
         return false;
     for (size_t i = 0; i < n; i++) {
-        const Rumor__Tag *tag = m->tag_ptrs [i];
+        const Rumor__Tag *tag = &s_tag_store (m) [i];
         if (strlen (tag->key) != tags [i].key_len
         ||  memcmp (tag->key, tags [i].key, tags [i].key_len)
         ||  strcmp (tag->value, tags [i].value))
@@ -246,18 +264,16 @@ s_tags_equal (const s_member_t *m, const s_tag_t *tags, size_t n)
 static void
 s_member_free_tags (s_member_t *m)
 {
-    for (size_t i = 0; i < m->n_tags; i++) {
-        free (m->kv [i]);
-        free (m->tag_store [i].key);
-        free (m->tag_store [i].value);
+    char **kv = (char **) m->view.tags;     //  ours: see s_member_t
+    Rumor__Tag *store = s_tag_store (m);
+    for (size_t i = 0; i < m->view.n_tags; i++) {
+        free (kv [i]);
+        free (store [i].key);
+        free (store [i].value);
     }
-    free (m->kv);
-    free (m->tag_store);
-    free (m->tag_ptrs);
-    m->kv = NULL;
-    m->tag_store = NULL;
-    m->tag_ptrs = NULL;
-    m->n_tags = 0;
+    free (kv);
+    m->view.tags = NULL;
+    m->view.n_tags = 0;
 }
 
 //  Replace a member's tags with copies of tags (sorted)
@@ -267,28 +283,50 @@ s_member_set_tags (s_member_t *m, const s_tag_t *tags, size_t n)
     s_member_free_tags (m);
     if (n == 0)
         return;
-    m->kv = (char **) calloc (n, sizeof (char *));
-    m->tag_store = (Rumor__Tag *) calloc (n, sizeof (Rumor__Tag));
-    m->tag_ptrs = (Rumor__Tag **) calloc (n, sizeof (Rumor__Tag *));
-    assert (m->kv && m->tag_store && m->tag_ptrs);
+    char **kv = (char **) calloc (1, n * (sizeof (char *) + sizeof (Rumor__Tag)
+                                          + sizeof (Rumor__Tag *)));
+    assert (kv);
+    m->view.tags = (const char *const *) kv;
+    m->view.n_tags = n;
+    Rumor__Tag *store = s_tag_store (m);
+    Rumor__Tag **ptrs = s_tag_ptrs (m);
     for (size_t i = 0; i < n; i++) {
         size_t value_len = strlen (tags [i].value);
-        m->kv [i] = (char *) malloc (tags [i].key_len + value_len + 2);
-        assert (m->kv [i]);
-        memcpy (m->kv [i], tags [i].key, tags [i].key_len);
-        m->kv [i][tags [i].key_len] = '=';
-        memcpy (m->kv [i] + tags [i].key_len + 1, tags [i].value, value_len + 1);
-        rumor__tag__init (&m->tag_store [i]);
-        m->tag_store [i].key = strndup (tags [i].key, tags [i].key_len);
-        m->tag_store [i].value = strdup (tags [i].value);
-        assert (m->tag_store [i].key && m->tag_store [i].value);
-        m->tag_ptrs [i] = &m->tag_store [i];
+        kv [i] = (char *) malloc (tags [i].key_len + value_len + 2);
+        assert (kv [i]);
+        memcpy (kv [i], tags [i].key, tags [i].key_len);
+        kv [i][tags [i].key_len] = '=';
+        memcpy (kv [i] + tags [i].key_len + 1, tags [i].value, value_len + 1);
+        rumor__tag__init (&store [i]);
+        store [i].key = strndup (tags [i].key, tags [i].key_len);
+        store [i].value = strdup (tags [i].value);
+        assert (store [i].key && store [i].value);
+        ptrs [i] = &store [i];
     }
-    m->n_tags = n;
 }
 
 //  --------------------------------------------------------------------------
 //  Members
+
+//  Set name and endpoint, which share one allocation (name first): a
+//  cluster of N nodes holds N^2 entries, one allocation less each counts.
+//  Either may point into the member's current strings.
+static void
+s_member_set_strings (s_member_t *m, const char *name, const char *endpoint)
+{
+    if (m->view.name && streq (m->view.name, name)
+    &&  streq (m->view.endpoint, endpoint))
+        return;
+    size_t name_size = strlen (name) + 1;
+    size_t endpoint_size = strlen (endpoint) + 1;
+    char *strings = (char *) malloc (name_size + endpoint_size);
+    assert (strings);
+    memcpy (strings, name, name_size);
+    memcpy (strings + name_size, endpoint, endpoint_size);
+    free ((char *) m->view.name);           //  ours: see s_member_t
+    m->view.name = strings;
+    m->view.endpoint = strings + name_size;
+}
 
 static s_member_t *
 s_member_new (const rumor_id_t *id)
@@ -297,9 +335,7 @@ s_member_new (const rumor_id_t *id)
     assert (m);
     m->view.id = *id;
     m->view.state = RUMOR__STATE__STATE_ALIVE;
-    m->name = strdup ("");
-    m->endpoint = strdup ("");
-    assert (m->name && m->endpoint);
+    s_member_set_strings (m, "", "");
     return m;
 }
 
@@ -309,54 +345,33 @@ s_member_destroy (s_member_t **m_p)
     s_member_t *m = *m_p;
     if (m) {
         s_member_free_tags (m);
-        free (m->name);
-        free (m->endpoint);
+        free ((char *) m->view.name);   //  and endpoint
         free (m->accusers);
         free (m);
         *m_p = NULL;
     }
 }
 
-//  Replace a string the member owns if it differs; true if it changed
-static bool
-s_replace_string (char **field, const char *value)
-{
-    if (strcmp (*field, value) == 0)
-        return false;
-    free (*field);
-    *field = strdup (value);
-    assert (*field);
-    return true;
-}
 
-//  Point the view and the wire form at the member's current fields
+//  The wire form of a member, pointing into it (valid while it is
+//  unchanged). Built when sent rather than kept in every entry: a cluster
+//  of N nodes holds N^2 entries, and a kept copy cost 104 bytes each.
 static void
-s_member_sync (s_member_t *m)
+s_member_pb (const s_member_t *m, Rumor__MemberUpdate *pb)
 {
-    m->view.name = m->name;
-    m->view.endpoint = m->endpoint;
-    m->view.n_tags = m->n_tags;
-    m->view.tags = (const char *const *) m->kv;
-
-    rumor__member_update__init (&m->pb);
-    m->pb.id = rumor_id_bin (&m->view.id);
-    m->pb.generation = m->view.generation;
-    m->pb.incarnation = m->view.incarnation;
-    m->pb.state = m->view.state;
-    m->pb.name = m->name;
-    m->pb.endpoint = m->endpoint;
-    m->pb.n_tags = m->n_tags;
-    m->pb.tags = m->tag_ptrs;
+    rumor__member_update__init (pb);
+    pb->id = rumor_id_bin (&m->view.id);
+    pb->generation = m->view.generation;
+    pb->incarnation = m->view.incarnation;
+    pb->state = m->view.state;
+    pb->name = (char *) m->view.name;
+    pb->endpoint = (char *) m->view.endpoint;
+    pb->n_tags = m->view.n_tags;
+    pb->tags = m->view.n_tags? s_tag_ptrs (m): NULL;
     bool accused = m->view.state == RUMOR__STATE__STATE_SUSPECT
                 || m->view.state == RUMOR__STATE__STATE_DEAD;
     if (accused && !rumor_id_is_zero (&m->accuser))
-        m->pb.accuser = rumor_id_bin (&m->accuser);
-}
-
-static s_member_t *
-s_member_of_pb (Rumor__MemberUpdate *pb)
-{
-    return (s_member_t *) ((char *) pb - offsetof (s_member_t, pb));
+        pb->accuser = rumor_id_bin (&m->accuser);
 }
 
 //  Record an accuser of the current suspicion; true if not seen before.
@@ -383,38 +398,10 @@ s_member_accuse (rumor_membership_t *self, s_member_t *m, const rumor_id_t *by)
 //  --------------------------------------------------------------------------
 //  The table
 
-static size_t
-s_id_hasher (const void *key)
-{
-    return (size_t) rumor_hash64 (key, RUMOR_ID_SIZE);
-}
-
-static int
-s_id_comparator (const void *a, const void *b)
-{
-    return memcmp (a, b, RUMOR_ID_SIZE);
-}
-
-static void *
-s_id_duplicator (const void *key)
-{
-    void *copy = malloc (RUMOR_ID_SIZE);
-    assert (copy);
-    memcpy (copy, key, RUMOR_ID_SIZE);
-    return copy;
-}
-
-static void
-s_id_destructor (void **key_p)
-{
-    free (*key_p);
-    *key_p = NULL;
-}
-
 static s_member_t *
 s_lookup (rumor_membership_t *self, const rumor_id_t *id)
 {
-    return (s_member_t *) zhashx_lookup (self->index, id->bytes);
+    return (s_member_t *) rumor_id_table_lookup (&self->index, id);
 }
 
 static void
@@ -424,14 +411,11 @@ s_insert (rumor_membership_t *self, s_member_t *m)
         self->capacity *= 2;
         self->members = (s_member_t **) realloc (self->members,
                             self->capacity * sizeof (s_member_t *));
-        self->scratch = (s_member_t **) realloc (self->scratch,
-                            self->capacity * sizeof (s_member_t *));
-        assert (self->members && self->scratch);
+        assert (self->members);
     }
-    m->index = self->n_members;
+    m->index = (uint32_t) self->n_members;
     self->members [self->n_members++] = m;
-    int rc = zhashx_insert (self->index, m->view.id.bytes, m);
-    assert (rc == 0);
+    rumor_id_table_insert (&self->index, m);
     self->counts [m->view.state]++;
 }
 
@@ -444,7 +428,7 @@ s_remove (rumor_membership_t *self, s_member_t *m)
     assert (m != self->me);
     s_unqueue (self, m);
     self->counts [m->view.state]--;
-    zhashx_delete (self->index, m->view.id.bytes);
+    rumor_id_table_delete (&self->index, &m->view.id);
     s_member_t *last = self->members [--self->n_members];
     self->members [m->index] = last;
     last->index = m->index;
@@ -536,21 +520,52 @@ s_purge_queue (rumor_membership_t *self)
     }
 }
 
+//  Room for max wire forms in self->pbs
+static void
+s_reserve_pbs (rumor_membership_t *self, size_t max)
+{
+    if (max <= self->max_pbs)
+        return;
+    free (self->pbs);
+    free (self->picked);
+    self->pbs = (Rumor__MemberUpdate *) calloc (max, sizeof (Rumor__MemberUpdate));
+    self->picked = (s_member_t **) calloc (max, sizeof (s_member_t *));
+    assert (self->pbs && self->picked);
+    self->max_pbs = max;
+}
+
+static void
+s_release_pbs (rumor_membership_t *self)
+{
+    free (self->pbs);
+    free (self->picked);
+    self->pbs = NULL;
+    self->picked = NULL;
+    self->max_pbs = 0;
+}
+
 //  Take up to max queued updates, least transmitted first, and count one
 //  transmission for each; an update that reaches the limit leaves the queue.
+//  The wire forms are built in self->pbs: valid until the next selection.
 static size_t
 s_select (rumor_membership_t *self, Rumor__MemberUpdate **out, size_t max)
 {
     s_purge_queue (self);
+    if (max > self->n_queued)
+        max = self->n_queued;
+    s_reserve_pbs (self, max);
     size_t n = 0;
     for (uint32_t t = 0; t < self->n_buckets && n < max; t++) {
         s_member_t *m = (s_member_t *) zlistx_first (self->buckets [t]);
-        for (; m && n < max; m = (s_member_t *) zlistx_next (self->buckets [t]))
-            out [n++] = &m->pb;
+        for (; m && n < max; m = (s_member_t *) zlistx_next (self->buckets [t])) {
+            s_member_pb (m, &self->pbs [n]);
+            out [n] = &self->pbs [n];
+            self->picked [n++] = m;
+        }
     }
     uint32_t limit = s_limit (self);
     for (size_t i = 0; i < n; i++) {
-        s_member_t *m = s_member_of_pb (out [i]);
+        s_member_t *m = self->picked [i];
         zlistx_detach (self->buckets [m->transmits], m->handle);
         m->handle = NULL;
         m->transmits++;
@@ -630,14 +645,20 @@ s_pick (rumor_membership_t *self, s_member_t **out, size_t k,
         if (found == k)
             return found;
     }
+    //  Rare in a big table: the candidates array is not kept (it would
+    //  cost a slot per member in each of thousands of simulated nodes)
+    s_member_t **scratch = (s_member_t **) malloc (
+        self->n_members * sizeof (s_member_t *));
+    assert (scratch);
     size_t candidates = 0;
     for (size_t i = 1; i < self->n_members; i++)
         if (eligible (self, self->members [i]))
-            self->scratch [candidates++] = self->members [i];
-    rumor_prng_shuffle (&self->prng, self->scratch, candidates,
+            scratch [candidates++] = self->members [i];
+    rumor_prng_shuffle (&self->prng, scratch, candidates,
                         sizeof (s_member_t *));
     found = candidates < k? candidates: k;
-    memcpy (out, self->scratch, found * sizeof (s_member_t *));
+    memcpy (out, scratch, found * sizeof (s_member_t *));
+    free (scratch);
     return found;
 }
 
@@ -653,7 +674,9 @@ s_endpoint_or_null (const char *endpoint)
 static void
 s_emit (rumor_membership_t *self, const char *kind, s_member_t *m)
 {
-    rumor_fx_event (self->fx, kind, &m->pb.base, NULL);
+    Rumor__MemberUpdate pb;
+    s_member_pb (m, &pb);
+    rumor_fx_event (self->fx, kind, &pb.base, NULL);
 }
 
 static void
@@ -704,13 +727,18 @@ s_send_table (rumor_membership_t *self, const rumor_id_t *to,
               const char *endpoint, s_table_kind_t kind)
 {
     Rumor__MemberUpdate *chunk [S_CHUNK_MEMBERS];
+    //  The chunk's wire forms (52 KB: heap, not an actor thread's stack)
+    Rumor__MemberUpdate *pbs = (Rumor__MemberUpdate *) malloc (
+        S_CHUNK_MEMBERS * sizeof (Rumor__MemberUpdate));
+    assert (pbs);
     size_t n = 0;
     size_t bytes = 0;
     bool first = true;
     for (size_t i = 0; i < self->n_members; i++) {
-        Rumor__MemberUpdate *pb = &self->members [i]->pb;
+        Rumor__MemberUpdate pb;
+        s_member_pb (self->members [i], &pb);
         //  + 8: the field tag and length prefix around each member
-        size_t size = rumor__member_update__get_packed_size (pb) + 8;
+        size_t size = rumor__member_update__get_packed_size (&pb) + 8;
         if (n == S_CHUNK_MEMBERS
         ||  (n > 0 && bytes + size > self->cfg.chunk_bytes)) {
             s_send_chunk (self, to, endpoint, kind, first, chunk, n);
@@ -718,10 +746,13 @@ s_send_table (rumor_membership_t *self, const rumor_id_t *to,
             n = 0;
             bytes = 0;
         }
-        chunk [n++] = pb;
+        pbs [n] = pb;
+        chunk [n] = &pbs [n];
+        n++;
         bytes += size;
     }
     s_send_chunk (self, to, endpoint, kind, first, chunk, n);
+    free (pbs);
 }
 
 //  --------------------------------------------------------------------------
@@ -760,10 +791,8 @@ s_take_fields (s_member_t *m, const Rumor__MemberUpdate *up, bool all)
     //  Only the member's own ALIVE announcement (or a new generation)
     //  speaks for its name, endpoint and tags: suspect/dead/left updates
     //  from others may carry none
-    if (all || *up->name)
-        s_replace_string (&m->name, up->name);
-    if (all || *up->endpoint)
-        s_replace_string (&m->endpoint, up->endpoint);
+    s_member_set_strings (m, all || *up->name? up->name: m->view.name,
+                          all || *up->endpoint? up->endpoint: m->view.endpoint);
     if (all || up->n_tags) {
         s_tag_t tags [RUMOR_TAGS_MAX];
         s_wire_tags (up->tags, up->n_tags, tags);
@@ -803,7 +832,6 @@ s_transition (rumor_membership_t *self, int64_t now, s_member_t *m,
         s_member_accuse (self, m, &accuser);
 
     m->view.changed_at = now;
-    s_member_sync (m);
     s_emit (self, "member", m);
     if (queue)
         s_queue (self, m);
@@ -826,7 +854,6 @@ s_confirm (rumor_membership_t *self, s_member_t *m,
         return S_KNOWN;
     }
     m->accuser = accuser;
-    s_member_sync (m);
     if (!rumor_id_eq (&accuser, &self->cfg.self)) {
         s_emit (self, "confirm", m);
         self->stats.confirmations++;
@@ -844,7 +871,6 @@ s_refute (rumor_membership_t *self, int64_t now, uint32_t inc)
     me->view.incarnation = inc + 1;
     s_set_state (self, me, RUMOR__STATE__STATE_ALIVE, now);
     me->view.changed_at = now;
-    s_member_sync (me);
     s_emit (self, "member", me);
     s_queue (self, me);
     self->stats.refuted++;
@@ -1111,7 +1137,7 @@ s_handle_push_pull (rumor_membership_t *self, int64_t now,
     int rc = s_merge (self, now, push_pull->members, push_pull->n_members, true);
     if (!push_pull->reply && !rumor_id_eq (&sender, &self->cfg.self)) {
         s_member_t *peer = s_lookup (self, &sender);
-        s_send_table (self, &sender, peer? peer->endpoint: NULL, S_TABLE_PULL);
+        s_send_table (self, &sender, peer? peer->view.endpoint: NULL, S_TABLE_PULL);
         self->stats.push_pulls_answered++;
     }
     return rc;
@@ -1137,9 +1163,12 @@ s_gossip_round (rumor_membership_t *self, int64_t now)
         env.body_case = RUMOR__ENVELOPE__BODY_UPDATES;
         env.updates = &updates;
         s_member_t *target = self->targets [i];
-        s_send (self, &target->view.id, target->endpoint, &env);
+        s_send (self, &target->view.id, target->view.endpoint, &env);
         self->stats.gossip_sent++;
     }
+    //  A round's batch may be max_piggyback wire forms (28 KB by default):
+    //  not kept between rounds by each of thousands of simulated nodes
+    s_release_pbs (self);
 }
 
 //  memberlist's pushPullScale: one more period per doubling past 32
@@ -1170,7 +1199,7 @@ s_push_pull_round (rumor_membership_t *self, int64_t now)
     s_member_t *peer;
     if (self->leaving || s_pick (self, &peer, 1, s_alive_eligible) == 0)
         return;
-    s_send_table (self, &peer->view.id, peer->endpoint, S_TABLE_PUSH);
+    s_send_table (self, &peer->view.id, peer->view.endpoint, S_TABLE_PUSH);
     self->stats.push_pulls_sent++;
 }
 
@@ -1269,20 +1298,14 @@ rumor_membership_new (const rumor_membership_cfg_t *cfg)
     self->fx = rumor_fx_new ();
     rumor_prng_seed (&self->prng, cfg->seed);
 
-    self->index = zhashx_new ();
-    assert (self->index);
-    zhashx_set_key_hasher (self->index, s_id_hasher);
-    zhashx_set_key_comparator (self->index, s_id_comparator);
-    zhashx_set_key_duplicator (self->index, s_id_duplicator);
-    zhashx_set_key_destructor (self->index, s_id_destructor);
+    rumor_id_table_init (&self->index, offsetof (s_member_t, view.id));
 
     self->capacity = 16;
     self->members = (s_member_t **) calloc (self->capacity, sizeof (s_member_t *));
-    self->scratch = (s_member_t **) calloc (self->capacity, sizeof (s_member_t *));
     self->targets = (s_member_t **) calloc (cfg->gossip_fanout, sizeof (s_member_t *));
     self->batch = (Rumor__MemberUpdate **) calloc (cfg->max_piggyback,
                                                    sizeof (Rumor__MemberUpdate *));
-    assert (self->members && self->scratch && self->targets && self->batch);
+    assert (self->members && self->targets && self->batch);
 
     self->n_buckets = s_retransmit_limit (cfg->retransmit_mult, cfg->max_members);
     self->buckets = (zlistx_t **) calloc (self->n_buckets, sizeof (zlistx_t *));
@@ -1295,10 +1318,9 @@ rumor_membership_new (const rumor_membership_cfg_t *cfg)
 
     s_member_t *me = s_member_new (&cfg->self);
     me->view.generation = cfg->generation;
-    s_replace_string (&me->name, cfg->name? cfg->name: "");
-    s_replace_string (&me->endpoint, cfg->endpoint? cfg->endpoint: "");
+    s_member_set_strings (me, cfg->name? cfg->name: "",
+                          cfg->endpoint? cfg->endpoint: "");
     s_member_set_tags (me, tags, cfg->n_tags);
-    s_member_sync (me);
     s_insert (self, me);
     self->me = me;
     return self;
@@ -1318,11 +1340,11 @@ rumor_membership_destroy (rumor_membership_t **self_p)
         s_member_destroy (&self->members [i]);
     for (size_t i = 0; i < self->n_seeds; i++)
         free (self->seeds [i]);
-    zhashx_destroy (&self->index);
+    rumor_id_table_clear (&self->index);
     free (self->members);
-    free (self->scratch);
     free (self->targets);
     free (self->batch);
+    s_release_pbs (self);
     rumor_fx_destroy (&self->fx);
     free (self);
     *self_p = NULL;
@@ -1373,7 +1395,8 @@ rumor_membership_on_piggyback (rumor_membership_t *self, int64_t now_ms,
         &&  env->incarnation > m->view.incarnation
         &&  (m->view.state == RUMOR__STATE__STATE_SUSPECT
              || m->view.state == RUMOR__STATE__STATE_DEAD)) {
-            Rumor__MemberUpdate up = m->pb;
+            Rumor__MemberUpdate up;
+            s_member_pb (m, &up);
             up.state = RUMOR__STATE__STATE_ALIVE;
             up.incarnation = env->incarnation;
             up.accuser.len = 0;
@@ -1415,7 +1438,9 @@ s_send_join (rumor_membership_t *self, const rumor_id_t *to,
              const char *endpoint)
 {
     Rumor__Join join = RUMOR__JOIN__INIT;
-    join.self = &self->me->pb;
+    Rumor__MemberUpdate me;
+    s_member_pb (self->me, &me);
+    join.self = &me;
     Rumor__Envelope env = RUMOR__ENVELOPE__INIT;
     env.body_case = RUMOR__ENVELOPE__BODY_JOIN;
     env.join = &join;
@@ -1479,7 +1504,7 @@ rumor_membership_on_tick (rumor_membership_t *self, int64_t now_ms)
         self->reconnect_at = now_ms + self->cfg.reconnect_interval_ms;
         s_member_t *peer;
         if (!self->leaving && s_pick (self, &peer, 1, s_dead_eligible) == 1)
-            s_send_table (self, &peer->view.id, peer->endpoint, S_TABLE_PUSH);
+            s_send_table (self, &peer->view.id, peer->view.endpoint, S_TABLE_PUSH);
     }
 }
 
@@ -1607,7 +1632,6 @@ rumor_membership_leave (rumor_membership_t *self, int64_t now_ms)
         me->view.incarnation++;
     s_set_state (self, me, RUMOR__STATE__STATE_LEFT, now_ms);
     me->view.changed_at = now_ms;
-    s_member_sync (me);
     s_emit (self, "member", me);
     s_queue (self, me);
     s_trace_id (self, "leave", &me->view.id, me->view.generation,
@@ -1628,7 +1652,7 @@ rumor_membership_leave (rumor_membership_t *self, int64_t now_ms)
         s_member_t *m = self->members [i];
         if (!s_gossip_eligible (self, m))
             continue;
-        s_send (self, &m->view.id, m->endpoint, &env);
+        s_send (self, &m->view.id, m->view.endpoint, &env);
         self->stats.leaves_sent++;
         sent++;
     }
@@ -1661,7 +1685,6 @@ s_announce_self (rumor_membership_t *self, int64_t now)
     }
     me->view.incarnation++;
     me->view.changed_at = now;
-    s_member_sync (me);
     s_emit (self, "member", me);
     s_queue (self, me);
     return 0;
@@ -1694,7 +1717,7 @@ rumor_membership_set_endpoint (rumor_membership_t *self, int64_t now_ms,
         self->stats.bad_input++;
         return -1;
     }
-    s_replace_string (&self->me->endpoint, endpoint);
+    s_member_set_strings (self->me, self->me->view.name, endpoint);
     return s_announce_self (self, now_ms);
 }
 

@@ -5,8 +5,9 @@
 #         (defaults: build, docs/bench)
 #
 #  1. Scaling: for each N of SIM_NODES, `rumor-sim --scenario update` with
-#     SIM_SEEDS_<N> seeds (fewer at large N: each run of 3,000 nodes takes
-#     minutes). One run gives both curves: its warm-up is the join
+#     SIM_SEEDS_<N> seeds (fewer at large N: a run of 5,000 nodes takes
+#     about 13 minutes and 15 GB). SIM_LARGE=1 adds N = 5000 and 10000 to
+#     the default sizes (10,000 needs about 65 GB: skipped below that). One run gives both curves: its warm-up is the join
 #     scenario's trace up to its goal (rumor-sim prints a "warm-up join:"
 #     line with the join's figures; same seed, same trace as --scenario
 #     join), then the update is timed. Rounds = time to the goal / 200 ms.
@@ -34,17 +35,19 @@ command -v python3 > /dev/null || { echo "sim_curves: needs python3"; exit 1; }
 mkdir -p "$out"
 
 nodes=${SIM_NODES:-10 20 50 100 200 500 1000 2000 3000}
+[ "${SIM_LARGE:-0}" = 1 ] && [ -z "${SIM_NODES:-}" ] && nodes="$nodes 5000 10000"
 losses=${SIM_LOSSES:-0 0.05 0.1 0.2 0.3}
 detect_nodes=${SIM_DETECT_NODES:-100}
 detect_seeds=${SIM_DETECT_SEEDS:-5}
 reserve_mb=${SIM_RESERVE_MB:-3000}
-#  Measured: about 1.3 KB of heap per (node, member) pair, all in the
-#  cores' tables (docs/BENCHMARKS.md), plus the process itself
-pair_bytes=${SIM_PAIR_BYTES:-1450}
-
 malloc=${SIM_MALLOC:-/usr/lib/x86_64-linux-gnu/libmimalloc.so.2}
 preload=
 [ "$malloc" != none ] && [ -e "$malloc" ] && preload=$malloc
+#  Measured peak memory per (node, member) pair, nearly all in the cores'
+#  per-member records: 600 bytes at N = 5,000 with mimalloc, 770 at
+#  N = 1,000 with glibc malloc; with some room
+if [ -n "$preload" ]; then default_pair_bytes=660; else default_pair_bytes=850; fi
+pair_bytes=${SIM_PAIR_BYTES:-$default_pair_bytes}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sim_curves.XXXXXX") || exit 1
 child=
