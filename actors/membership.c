@@ -77,13 +77,16 @@ typedef struct {
 static Rumor__Tag *
 s_tag_store (const s_member_t *m)
 {
-    return (Rumor__Tag *) (m->view.tags + m->view.n_tags);
+    //  (no block without tags: NULL + 0 is undefined behaviour)
+    return m->view.tags? (Rumor__Tag *) (m->view.tags + m->view.n_tags)
+                       : NULL;
 }
 
 static Rumor__Tag **
 s_tag_ptrs (const s_member_t *m)
 {
-    return (Rumor__Tag **) (s_tag_store (m) + m->view.n_tags);
+    Rumor__Tag *store = s_tag_store (m);
+    return store? (Rumor__Tag **) (store + m->view.n_tags): NULL;
 }
 
 struct _rumor_membership_t {
