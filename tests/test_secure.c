@@ -908,11 +908,14 @@ main (void)
     printf ("test_secure: beacon port %d, address %s\n", s_beacon_port,
             s_address);
     const struct CMUnitTest tests [] = {
-        cmocka_unit_test (test_zauth_in_the_program_refuses_a_secured_start),
         cmocka_unit_test (test_keyring_api_refuses_what_it_must),
         cmocka_unit_test (test_only_holders_of_the_secret_are_members),
         cmocka_unit_test (test_an_eavesdropper_sees_no_key_or_value),
         cmocka_unit_test (test_rolling_rotation_keeps_the_cluster_whole),
+        //  Last: zauth's endpoint is freed by libzmq's reaper some time
+        //  after zauth is destroyed, so a secured node started right
+        //  after it may still find the ZAP endpoint taken
+        cmocka_unit_test (test_zauth_in_the_program_refuses_a_secured_start),
     };
     //  TEST_FILTER=pattern runs only the matching tests
     if (getenv ("TEST_FILTER"))
