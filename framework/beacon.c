@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include "beacon.h"
+#include "pollfd.h"
 
 //  lo's broadcast address (a "broadcast" route of the local table): Linux
 //  delivers a datagram sent there to every socket bound to it and that
@@ -44,12 +45,6 @@
 //  misconfigured neighbour, never a flood from a hostile one.
 #define S_WARN_INTERVAL_MS  60000
 
-//  czmq's zpoller takes a file handle as a pointer to it, and first probes
-//  that pointer with zmq_getsockopt, which reads libzmq's socket tag about
-//  1 KB past it (libzmq 4.3.4). The descriptor heads a zeroed block this
-//  large so that the probe reads our zeros, never a tag, in our memory.
-#define S_PROBE_BLOCK       4096
-
 //  The supervisor hands us its whole keyring
 #ifdef RUMOR_KEYRING_MAX
 _Static_assert (RUMOR_KEYRING_MAX <= RUMOR_DISCOVERY_KEYS_MAX,
@@ -60,11 +55,6 @@ _Static_assert (RUMOR_KEYRING_MAX <= RUMOR_DISCOVERY_KEYS_MAX,
 //  of RUMOR_DISCOVERY_MAC_SIZE bytes: key byte, length byte, MAC.
 #define S_MAC_KEY_BYTE      ((8 << 3) | 2)
 #define S_MAC_TRAILER       (2 + RUMOR_DISCOVERY_MAC_SIZE)
-
-typedef struct {
-    int fd;                         //  the loopback UDP socket, or -1
-    uint8_t zeros [S_PROBE_BLOCK - sizeof (int)];   //  see S_PROBE_BLOCK
-} s_handle_t;
 
 //  Why a datagram was refused, in the order of the checks
 typedef enum {
@@ -130,7 +120,7 @@ struct _rumor_discovery_t {
     rumor_discovery_cfg_t cfg;      //  our settings; strings point below
     char *iface;                    //  LAN interface name, or NULL
     char *endpoint;                 //  advertised endpoint, "" if none
-    s_handle_t *handle;             //  loopback socket, or NULL
+    rumor_pollfd_t *handle;         //  loopback socket, or NULL
     zactor_t *beacon;               //  zbeacon (LAN mode), or NULL
     struct sockaddr_in group;       //  loopback: 127.255.255.255:port
     char address [NI_MAXHOST];      //  our address on the beacon's net
@@ -390,9 +380,8 @@ s_check_cfg (rumor_discovery_t *self)
 static int
 s_loopback_open (rumor_discovery_t *self)
 {
-    self->handle = (s_handle_t *) zmalloc (sizeof (s_handle_t));
+    self->handle = rumor_pollfd_new (-1);
     assert (self->handle);
-    self->handle->fd = -1;
     self->group.sin_family = AF_INET;
     self->group.sin_port = htons ((uint16_t) self->cfg.port);
     inet_pton (AF_INET, S_LOOPBACK_GROUP, &self->group.sin_addr);
@@ -527,9 +516,7 @@ rumor_discovery_destroy (rumor_discovery_t **self_p)
     assert (self_p);
     if (*self_p) {
         rumor_discovery_t *self = *self_p;
-        if (self->handle && self->handle->fd >= 0)
-            close (self->handle->fd);
-        free (self->handle);
+        rumor_pollfd_destroy (&self->handle);
         zactor_destroy (&self->beacon);
         sodium_memzero (self->keys, sizeof (self->keys));
         zhashx_destroy (&self->senders);
@@ -550,7 +537,7 @@ rumor_discovery_pollable (rumor_discovery_t *self)
     assert (self);
     if (self->beacon)
         return self->beacon;
-    return self->handle;            //  &handle->fd, or NULL when OFF
+    return self->handle;            //  a rumor_pollfd_t, or NULL when OFF
 }
 
 int

@@ -127,7 +127,7 @@
         rumor_discovery_destroy (&beacon);
 
     Polling: rumor_discovery_pollable is the zbeacon zactor in LAN mode and,
-    in loopback mode, a pointer to the UDP file descriptor in the form
+    in loopback mode, a rumor_pollfd_t (pollfd.h): the UDP file descriptor in the form
     czmq's zpoller takes "a file handle" (an int * to the descriptor); it
     is NULL in OFF mode. zpoller_wait returns that same pointer when a
     datagram is waiting. (In loopback mode it is not a socket: give it to

@@ -11,8 +11,10 @@
 
 #include <inttypes.h>
 #include <stdatomic.h>
+#include <sys/epoll.h>
 #include "supervisor.h"
 #include "beacon.h"
+#include "pollfd.h"
 #include "codec.h"
 #include "effects.h"
 #include "shell.h"
@@ -251,6 +253,10 @@ typedef struct _s_peer_t s_peer_t;
 typedef struct {
     zsock_t *dealer;                //  connected to endpoint
     zsock_t *monitor;               //  PAIR reading the DEALER's monitor
+    int dealer_fd;                  //  their file handles, in
+    int monitor_fd;                 //  self->epoll (s_link_touch)
+    void *checking;                 //  our item in self->checking while
+                                    //  the link is to be read, or NULL
     char *endpoint;                 //  "tcp://host:port"
     s_peer_t *peer;                 //  owner, NULL while anonymous
     void *handle;                   //  our item in self->links
@@ -377,6 +383,8 @@ typedef struct {
     //  Flow control of app traffic (see S_LINK_PENDING_MAX)
     size_t pending_frames;          //  app frames in every link's pending
     size_t links_full;              //  links whose pending is full
+    rumor_pollfd_t *epoll;          //  an epoll set of every link's handles
+    zlistx_t *checking;             //  links to read (s_link_touch)
     bool app_off;                   //  the app actor is out of the poller
     bool pipe_off;                  //  the program's pipe is out of it
     bool router_off;                //  the ROUTER is out of it
@@ -428,17 +436,53 @@ rumor_supervisor_actor_destroy (zactor_t **actor_p)
 //  --------------------------------------------------------------------------
 //  Links: one DEALER and its monitor
 
+//  Links are not in the poller: zmq_poll asks every socket item for its
+//  events (a system call each) and polls every handle on each wakeup, so
+//  a node's idle cost would grow with its peers. Their file handles are
+//  in one epoll set instead, which the poller watches as one handle; a
+//  ready handle puts its link on the "checking" list, read before we
+//  sleep. A handle signals only a change, though: a link is read until it
+//  holds nothing (s_link_read), and is read again after we used its
+//  DEALER, whose send or events query may have taken the signal of a
+//  frame that arrived meanwhile.
+static void
+s_link_touch (self_t *self, s_link_t *link)
+{
+    if (!link->checking)
+        link->checking = zlistx_add_end (self->checking, link);
+}
+
+static void
+s_link_checked (self_t *self, s_link_t *link)
+{
+    if (link->checking) {
+        zlistx_delete (self->checking, link->checking);
+        link->checking = NULL;
+    }
+}
+
+//  Add (or, with add false, remove) a link's handles to the epoll set
+static void
+s_link_watch (self_t *self, s_link_t *link, bool add)
+{
+    int handles [2] = { link->dealer_fd, link->monitor_fd };
+    for (int index = 0; index < 2; index++) {
+        struct epoll_event event = { .events = EPOLLIN, .data.ptr = link };
+        if (epoll_ctl (self->epoll->fd, add? EPOLL_CTL_ADD: EPOLL_CTL_DEL,
+                       handles [index], &event))
+            self->stats.link_failed++;      //  not expected: counted
+    }
+}
+
 //  Close a link's DEALER and monitor (the link itself stays)
 static void
 s_link_close (self_t *self, s_link_t *link)
 {
     if (link->dealer) {
-        zpoller_remove (self->poller, link->dealer);
+        s_link_watch (self, link, false);
         //  Stop the monitor before closing what it watches
         zmq_socket_monitor (zsock_resolve (link->dealer), NULL, 0);
     }
-    if (link->monitor)
-        zpoller_remove (self->poller, link->monitor);
     zsock_destroy (&link->monitor);
     zsock_destroy (&link->dealer);
     link->handshaken = false;
@@ -485,6 +529,8 @@ static void
 s_pending_flush (self_t *self, s_link_t *link, int64_t now)
 {
     zframe_t *frame;
+    if (link->dealer)
+        s_link_touch (self, link);
     while (link->dealer && (zsock_events (link->dealer) & ZMQ_POLLOUT)
        && (frame = (zframe_t *) zlistx_first (link->pending))) {
         size_t size = zframe_size (frame);
@@ -522,6 +568,8 @@ s_links_flush (self_t *self, int64_t now)
 static void
 s_send_app (self_t *self, s_link_t *link, zframe_t **frame_p, int64_t now)
 {
+    if (link->dealer)
+        s_link_touch (self, link);
     if (link->stalled && link->dealer
     && (zsock_events (link->dealer) & ZMQ_POLLOUT))
         link->stalled = false;      //  it moves again
@@ -560,6 +608,7 @@ s_link_destroy (self_t *self, s_link_t **link_p)
     if (!link)
         return;
     s_link_close (self, link);
+    s_link_checked (self, link);
     s_pending_drop (self, link);
     zlistx_destroy (&link->pending);
     if (link->handle)
@@ -658,8 +707,10 @@ s_link_open (self_t *self, s_link_t *link)
         self->stats.link_failed++;
         return -1;
     }
-    zpoller_add (self->poller, link->dealer);
-    zpoller_add (self->poller, link->monitor);
+    link->dealer_fd = zsock_fd (link->dealer);
+    link->monitor_fd = zsock_fd (link->monitor);
+    s_link_watch (self, link, true);
+    s_link_touch (self, link);
     return 0;
 }
 
@@ -693,15 +744,6 @@ s_backing_off (self_t *self, const char *endpoint, int64_t now)
     return true;
 }
 
-static s_link_t *
-s_link_of_socket (self_t *self, void *socket)
-{
-    for (s_link_t *link = (s_link_t *) zlistx_first (self->links); link;
-         link = (s_link_t *) zlistx_next (self->links))
-        if (link->dealer == socket || link->monitor == socket)
-            return link;
-    return NULL;
-}
 
 
 //  --------------------------------------------------------------------------
@@ -1720,8 +1762,10 @@ s_handle_send (self_t *self, const rumor_fx_view_t *view, int64_t now,
         link->used_at = now;
         if (app)
             s_send_app (self, link, &frame, now);
-        else
+        else {
+            s_link_touch (self, link);
             s_send_frame (self, link->dealer, &frame);
+        }
     }
     else
     if (by_id)
@@ -1867,8 +1911,9 @@ s_backoff_bump (self_t *self, const char *endpoint, int64_t now)
 
 //  A handshake of this link failed: try the next key of the keyring (with
 //  a secret), or give up once every key failed in a row: close the link,
-//  back its endpoint off. libzmq alone would reconnect for ever.
-static void
+//  back its endpoint off. libzmq alone would reconnect for ever. False
+//  if the link was destroyed.
+static bool
 s_link_failed (self_t *self, s_link_t *link, int64_t now)
 {
     self->sec.handshake_failures++;
@@ -1886,7 +1931,7 @@ s_link_failed (self_t *self, s_link_t *link, int64_t now)
         link->key = (size_t) (index + 1) % keys;
         if (s_link_open (self, link) == 0) {
             self->sec.key_retries++;
-            return;
+            return true;
         }
     }
     self->sec.links_given_up++;
@@ -1894,6 +1939,7 @@ s_link_failed (self_t *self, s_link_t *link, int64_t now)
     if (!link->peer && zhashx_lookup (self->anon, link->endpoint) == link)
         zhashx_delete (self->anon, link->endpoint);
     s_link_destroy (self, &link);
+    return false;
 }
 
 //  Tell the detector a peer's connection is gone (probe it now)
@@ -1916,13 +1962,13 @@ s_peer_lost (self_t *self, s_link_t *link)
 //  refused: a peer that re-keys drops every connection too, and a probe
 //  sent into that moment would be lost with the old DEALER (s_link_failed)
 //  and raise a false suspicion; its redial meets a listener and a
-//  handshake instead, and nothing is told.
-static void
+//  handshake instead, and nothing is told. False if the link was destroyed.
+static bool
 s_handle_monitor (self_t *self, s_link_t *link, int64_t now)
 {
     zmsg_t *msg = zmsg_recv (link->monitor);
     if (!msg)
-        return;
+        return true;
     zframe_t *frame = zmsg_first (msg);
     uint16_t event = 0;
     if (frame && zframe_size (frame) >= sizeof (event))
@@ -1942,7 +1988,7 @@ s_handle_monitor (self_t *self, s_link_t *link, int64_t now)
         //  restarting) is redialled by libzmq as always. With one, that
         //  is how a wrong server key looks, so it counts.
         link->lost = 0;
-        s_link_failed (self, link, now);    //  may destroy the link
+        return s_link_failed (self, link, now);
     }
     else
     if (event == ZMQ_EVENT_DISCONNECTED && link->handshaken) {
@@ -1958,6 +2004,52 @@ s_handle_monitor (self_t *self, s_link_t *link, int64_t now)
     else
     if (event == ZMQ_EVENT_CONNECT_RETRIED && link->lost == 2)
         s_peer_lost (self, link);       //  refused: nobody listens there
+    return true;
+}
+
+//  Read a burst of what a link's DEALER and monitor hold; the link stays
+//  marked for a recheck while either may hold more (see s_link_touch).
+//  Reading the DEALER never destroys a link; its monitor may.
+static void
+s_link_read (self_t *self, s_link_t *link, int64_t now)
+{
+    s_link_checked (self, link);
+    int count = 0;
+    while (link->dealer && count < S_BURST
+       && (zsock_events (link->dealer) & ZMQ_POLLIN)) {
+        s_handle_dealer (self, link);
+        count++;
+    }
+    bool more = count == S_BURST;
+    for (count = 0; link->monitor && count < S_BURST
+                 && (zsock_events (link->monitor) & ZMQ_POLLIN); count++)
+        if (!s_handle_monitor (self, link, now))
+            return;
+    if (more || count == S_BURST)
+        s_link_touch (self, link);
+}
+
+//  Read the links on the checking list: those there now (a link whose
+//  burst left frames goes back to its end, for the next turn). Reading a
+//  monitor may destroy a link, which leaves the list then.
+static void
+s_links_recheck (self_t *self, int64_t now)
+{
+    size_t count = zlistx_size (self->checking);
+    s_link_t *link;
+    while (count-- && (link = (s_link_t *) zlistx_first (self->checking)))
+        s_link_read (self, link, now);
+}
+
+//  The epoll set is ready: put every ready link on the checking list
+static void
+s_links_ready (self_t *self, int64_t now)
+{
+    struct epoll_event events [64];
+    int ready = epoll_wait (self->epoll->fd, events, 64, 0);
+    for (int index = 0; index < ready; index++)
+        s_link_touch (self, (s_link_t *) events [index].data.ptr);
+    s_links_recheck (self, now);
 }
 
 //  The ROUTER's connections, counted
@@ -2679,6 +2771,10 @@ s_self_new (zsock_t *pipe, const rumor_supervisor_cfg_t *cfg)
     self->poller = zpoller_new (pipe, NULL);
     assert (self->poller);
     zpoller_set_nonstop (self->poller, true);
+    self->epoll = rumor_pollfd_new (epoll_create1 (EPOLL_CLOEXEC));
+    //  Fails only out of memory or file handles, like czmq's own sockets
+    assert (self->epoll && self->epoll->fd >= 0);
+    zpoller_add (self->poller, self->epoll);
     zsock_set_sndtimeo (pipe, 0);
     self->name = strdup (cfg->name);
     self->id = cfg->id;
@@ -2716,6 +2812,7 @@ s_self_new (zsock_t *pipe, const rumor_supervisor_cfg_t *cfg)
     self->peers = zhashx_new ();
     zhashx_set_destructor (self->peers, s_peer_destroy);
     self->links = zlistx_new ();
+    self->checking = zlistx_new ();
     self->anon = zhashx_new ();
     self->routes = zhashx_new ();
     zhashx_set_destructor (self->routes, s_route_destroy);
@@ -2744,6 +2841,7 @@ s_self_destroy (self_t **self_p)
     zhashx_destroy (&self->routes);
     zhashx_destroy (&self->peers);
     zlistx_destroy (&self->links);
+    zlistx_destroy (&self->checking);
     zlistx_destroy (&self->seeds);
     zlistx_destroy (&self->tags);
     rumor_discovery_destroy (&self->beacon);
@@ -2757,6 +2855,7 @@ s_self_destroy (self_t **self_p)
     free (self->bound);
     free (self->why);
     zpoller_destroy (&self->poller);
+    rumor_pollfd_destroy (&self->epoll);
     free (self->name);
     free (self->cluster);
     free (self->bind);
@@ -2836,6 +2935,8 @@ s_timeout (self_t *self, int64_t now)
     }
     if ((s_backlogged (self) || self->pending_frames) && next > now + 1)
         next = now + 1;
+    if (zlistx_size (self->checking))
+        next = now;                 //  links to read
     return next <= now? 0: (int) (next - now);
 }
 
@@ -2915,15 +3016,8 @@ s_sweep (self_t *self, void *which, int64_t now)
     if (which && which == self->beacon_pollable)
         s_handle_beacon (self, now);
     else
-    if (which && which != self->pipe && which != self->router
-    &&  which != self->router_monitor) {
-        s_link_t *link = s_link_of_socket (self, which);
-        if (link && which == link->dealer)
-            s_handle_dealer (self, link);
-        else
-        if (link)
-            s_handle_monitor (self, link, now);
-    }
+    if (which && which == self->epoll)
+        s_links_ready (self, now);
 }
 
 static void
@@ -2942,6 +3036,7 @@ s_supervisor_actor (zsock_t *pipe, void *args)
             s_actor_drain (self, index);
         s_links_flush (self, now);
         s_timers (self, now);
+        s_links_recheck (self, now);
         s_flow (self);
     }
     s_self_destroy (&self);

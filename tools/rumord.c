@@ -51,7 +51,7 @@ _Static_assert (AGENT_SECRET_MIN == RUMOR_SECRET_MIN
 //  Per-client send queue, in messages: beyond it events are dropped
 #define AGENT_CLIENT_HWM        1000
 //  How often the loop wakes to notice signals (ms)
-#define AGENT_TICK_MS           100
+#define AGENT_TICK_MS           1000
 //  Longest TTL or timeout accepted: 30 days in ms
 #define AGENT_TIME_MAX          (30LL * 24 * 3600 * 1000)
 //  Default query timeout when the request says 0
@@ -142,6 +142,9 @@ typedef struct {
 } s_agent_t;
 
 static volatile sig_atomic_t s_signalled = 0;
+//  The signal handler writes a byte here to wake the main loop: any
+//  thread may take the signal, and the loop sleeps up to AGENT_TICK_MS
+static int s_wake [2] = { -1, -1 };
 static int s_log_level = S_LOG_INFO;
 
 
@@ -163,12 +166,31 @@ s_log (int level, const char *format, ...)
     fflush (stderr);
 }
 
-//  SIGTERM/SIGINT: the main loop notices within AGENT_TICK_MS
+//  SIGTERM/SIGINT: wake the main loop (write is async-signal-safe)
 static void
 s_on_signal (int signum)
 {
     (void) signum;
     s_signalled = 1;
+    if (s_wake [1] >= 0) {
+        int saved = errno;
+        ssize_t rc = write (s_wake [1], "", 1);
+        (void) rc;                  //  full: a wakeup is pending anyway
+        errno = saved;
+    }
+}
+
+//  The wake pipe, both ends non-blocking and closed on exec. 0 or -1.
+static int
+s_wake_open (void)
+{
+    if (pipe (s_wake))
+        return -1;
+    for (int end = 0; end < 2; end++) {
+        fcntl (s_wake [end], F_SETFL, O_NONBLOCK);
+        fcntl (s_wake [end], F_SETFD, FD_CLOEXEC);
+    }
+    return 0;
 }
 
 
@@ -2092,19 +2114,51 @@ s_handle_control (s_agent_t *self)
 //  --------------------------------------------------------------------------
 //  Main
 
+//  How long the loop may sleep: until the first pending query or keyring
+//  operation expires, and at most AGENT_TICK_MS (a signal stops a wait
+//  early anyway). An idle agent wakes once a second.
+static int
+s_agent_wait (s_agent_t *self)
+{
+    int64_t next = INT64_MAX;
+    for (s_query_t *query = (s_query_t *) zlistx_first (self->queries);
+         query; query = (s_query_t *) zlistx_next (self->queries))
+        if (query->expires < next)
+            next = query->expires;
+    for (s_keyring_t *keyring = (s_keyring_t *) zlistx_first (self->keyrings);
+         keyring; keyring = (s_keyring_t *) zlistx_next (self->keyrings))
+        if (keyring->expires < next)
+            next = keyring->expires;
+    int64_t wait = next - zclock_mono () + 1;
+    if (wait > AGENT_TICK_MS)
+        wait = AGENT_TICK_MS;
+    return wait < 0? 0: (int) wait;
+}
+
 //  Serves the control socket and node events until a signal
 //  or a Leave request
 static void
 s_agent_run (s_agent_t *self)
 {
-    zpoller_t *poller = zpoller_new (self->control, rumor_socket (self->node), NULL);
-    assert (poller);
+    //  zmq_poll, not zpoller: the wake pipe is a bare file handle
+    zmq_pollitem_t items [] = {
+        { zsock_resolve (self->control), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (rumor_socket (self->node)), 0, ZMQ_POLLIN, 0 },
+        { NULL, s_wake [0], ZMQ_POLLIN, 0 }
+    };
+    int count = s_wake [0] >= 0? 3: 2;
     while (!s_signalled && !self->leaving) {
-        void *which = zpoller_wait (poller, AGENT_TICK_MS);
-        if (which == self->control)
+        if (zmq_poll (items, count, s_agent_wait (self)) < 0
+        &&  zmq_errno () != EINTR)
+            break;                  //  the context is gone
+        if (items [2].revents & ZMQ_POLLIN) {
+            char drain [16];
+            while (read (s_wake [0], drain, sizeof (drain)) > 0)
+                ;
+        }
+        if (items [0].revents & ZMQ_POLLIN)
             s_handle_control (self);
-        else
-        if (which == rumor_socket (self->node)) {
+        if (items [1].revents & ZMQ_POLLIN) {
             rumor_event_t *event = rumor_recv_timeout (self->node, 0);
             if (event)
                 s_handle_event (self, &event);
@@ -2113,7 +2167,6 @@ s_agent_run (s_agent_t *self)
         s_expire_queries (self);
         s_expire_keyrings (self);
     }
-    zpoller_destroy (&poller);
 }
 
 int
@@ -2122,6 +2175,9 @@ main (int argc, char **argv)
     //  Our own handlers: czmq's would stop the node's actors before the
     //  graceful leave could run
     zsys_handler_set (NULL);
+    if (s_wake_open ())
+        fprintf (stderr, "rumord: W: no wake pipe (%s): signals are noticed "
+                 "within %d ms\n", strerror (errno), AGENT_TICK_MS);
     struct sigaction action;
     memset (&action, 0, sizeof (action));
     action.sa_handler = s_on_signal;
