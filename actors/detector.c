@@ -181,15 +181,11 @@ s_target_set_strings (s_target_t *target, const char *name,
     if (target->name && streq (target->name, name)
     &&  streq (target->endpoint, endpoint))
         return;
-    size_t name_size = strlen (name) + 1;
-    size_t endpoint_size = strlen (endpoint) + 1;
-    char *strings = (char *) malloc (name_size + endpoint_size);
-    assert (strings);
-    memcpy (strings, name, name_size);
-    memcpy (strings + name_size, endpoint, endpoint_size);
+    char *endpoint_copy;
+    char *strings = rumor_string_pair (name, endpoint, &endpoint_copy);
     free (target->name);
     target->name = strings;
-    target->endpoint = strings + name_size;
+    target->endpoint = endpoint_copy;
 }
 
 static s_target_t *

@@ -136,3 +136,18 @@ rumor_id_table_size (const rumor_id_table_t *self)
     assert (self);
     return self->size;
 }
+
+char *
+rumor_string_pair (const char *first, const char *second, char **second_p)
+{
+    first = first? first: "";
+    second = second? second: "";
+    size_t first_size = strlen (first) + 1;
+    size_t second_size = strlen (second) + 1;
+    char *block = (char *) malloc (first_size + second_size);
+    assert (block);
+    memcpy (block, first, first_size);
+    memcpy (block + first_size, second, second_size);
+    *second_p = block + first_size;
+    return block;
+}

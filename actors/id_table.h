@@ -49,4 +49,12 @@ void *rumor_id_table_delete (rumor_id_table_t *self, const rumor_id_t *id);
 //  Number of items held.
 size_t rumor_id_table_size (const rumor_id_table_t *self);
 
+//  The cores' member records keep a name and an endpoint in one block (a
+//  cluster of N nodes holds N^2 records: one allocation less each counts).
+//  Returns "first\0second\0" (NULL counts as ""), sets *second_p to the
+//  second string in it; free the block only. first and second may point
+//  into a block that the caller frees once this returned.
+char *rumor_string_pair (const char *first, const char *second,
+                         char **second_p);
+
 #endif

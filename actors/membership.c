@@ -320,15 +320,11 @@ s_member_set_strings (s_member_t *m, const char *name, const char *endpoint)
     if (m->view.name && streq (m->view.name, name)
     &&  streq (m->view.endpoint, endpoint))
         return;
-    size_t name_size = strlen (name) + 1;
-    size_t endpoint_size = strlen (endpoint) + 1;
-    char *strings = (char *) malloc (name_size + endpoint_size);
-    assert (strings);
-    memcpy (strings, name, name_size);
-    memcpy (strings + name_size, endpoint, endpoint_size);
+    char *endpoint_copy;
+    char *strings = rumor_string_pair (name, endpoint, &endpoint_copy);
     free ((char *) m->view.name);           //  ours: see s_member_t
     m->view.name = strings;
-    m->view.endpoint = strings + name_size;
+    m->view.endpoint = endpoint_copy;
 }
 
 static s_member_t *

@@ -123,12 +123,39 @@ test_random_against_model (void **state)
     free (items);
 }
 
+//  A member record's name and endpoint: one block, and a rename may pass
+//  strings that live in the block it replaces
+static void
+test_string_pair (void **state)
+{
+    (void) state;
+    char *endpoint;
+    char *block = rumor_string_pair ("node-1", "tcp://127.0.0.1:5670",
+                                     &endpoint);
+    assert_string_equal (block, "node-1");
+    assert_string_equal (endpoint, "tcp://127.0.0.1:5670");
+    //  From the old block's own strings, swapped, then freed
+    char *swapped_endpoint;
+    char *swapped = rumor_string_pair (endpoint, block, &swapped_endpoint);
+    free (block);
+    assert_string_equal (swapped, "tcp://127.0.0.1:5670");
+    assert_string_equal (swapped_endpoint, "node-1");
+    free (swapped);
+    //  NULL is an empty string, as for a member not yet known by name
+    block = rumor_string_pair (NULL, NULL, &endpoint);
+    assert_string_equal (block, "");
+    assert_string_equal (endpoint, "");
+    assert_ptr_equal (endpoint, block + 1);
+    free (block);
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_usage),
         cmocka_unit_test (test_random_against_model),
+        cmocka_unit_test (test_string_pair),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
