@@ -86,7 +86,7 @@ ranges = {
     "crash_ms": (0, 60000), "crash_log_ms": (0, 60000),
     "freeze_ms": (0, 60000), "freeze_log_ms": (0, 60000),
     "leave_ms": (0, 20000), "leave_log_ms": (0, 20000),
-    "idle_cpu_pct": (0, 100), "rss_mib": (0.5, 1024),
+    "idle_cpu_pct": (0, 100), "rss_mib": (0.5, 1024), "uss_mib": (0.1, 1024),
     "bytes_node_s": (0, 1e7), "payload_node_s": (0, 1e7),
     "sender_frames": (0, 1000),
     "false_verdicts": (-1, 1), "leave_failed": (-1, 100),

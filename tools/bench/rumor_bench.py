@@ -122,6 +122,8 @@ FIGURES = [
      "leave_ms"),
     ("idle_cpu_pct", "idle CPU per node, % of one core", "%", "both"),
     ("rss_mib", "resident memory per node", "MiB", "both"),
+    ("uss_mib", "memory only the node holds (USS: its private pages)",
+     "MiB", "both"),
     ("bytes_node_s", "loopback bytes per node per second (IP)", "B/s",
      "both"),
     ("payload_node_s", "rumor's own bytes_out per node per second", "B/s",
@@ -218,6 +220,21 @@ def rss_kib (pid):
     except OSError:
         pass
     return None
+
+
+def uss_kib (pid):
+    """Unique set size: the pages only this process holds. VmRSS also counts
+    every shared library page it maps (about 7 MiB of libc, libstdc++,
+    libzmq and theirs for rumord), which the system holds once for all."""
+    try:
+        total = 0
+        with open ("/proc/%d/smaps_rollup" % pid) as rollup:
+            for line in rollup:
+                if line.startswith (("Private_Clean:", "Private_Dirty:")):
+                    total += int (line.split () [1])
+        return total
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 #  --------------------------------------------------------------------------
@@ -502,10 +519,13 @@ class Cluster (object):
         used = [b - a for a, b in zip (cpu0, cpu1)
                 if a is not None and b is not None]
         rss = [r for r in (rss_kib (pid) for pid in pids) if r is not None]
+        uss = [r for r in (uss_kib (pid) for pid in pids) if r is not None]
         result = {
             "idle_cpu_pct": 100.0 * sum (used) / len (used) / 1e9 / elapsed,
             "rss_mib": sum (rss) / len (rss) / 1024.0,
         }
+        if uss:
+            result ["uss_mib"] = sum (uss) / len (uss) / 1024.0
         if lo0 is not None:
             result ["bytes_node_s"] = (lo1 - lo0) / len (pids) / elapsed
         if extra0 is not None and extra1 is not None:
