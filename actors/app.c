@@ -36,9 +36,10 @@
 //  gone for everyone and the dedup window will not see it again anyway.
 #define MISSING_ANNOUNCERS      4
 
-//  Most words in a topic or pattern: RUMOR_KEY_MAX bytes hold at most this
-//  many one-letter words with their dots.
-#define WORDS_MAX               ((RUMOR_KEY_MAX + 1) / 2)
+//  Most words s_split can find in a topic or pattern: words may be empty
+//  (refused after the split), so RUMOR_KEY_MAX dots make one word more
+//  than there are bytes (found by fuzz_app: "...." overflowed half this).
+#define WORDS_MAX               (RUMOR_KEY_MAX + 1)
 
 //  Highest generation we accept: ids are generation << RUMOR_APP_ID_SHIFT
 //  plus a counter and must stay below 2^63 (query ids are int64_t).

@@ -680,6 +680,14 @@ test_topic_matches_table (void **state)
     longer [RUMOR_KEY_MAX + 1] = 0;
     assert_false (rumor_app_pattern_valid (longer));
     assert_false (rumor_app_topic_matches ("#", longer));
+    //  The most words a split can see: all dots, 256 empty words (the word
+    //  arrays once held half that; ASan builds catch an overrun here)
+    char dots [RUMOR_KEY_MAX + 1];
+    memset (dots, '.', RUMOR_KEY_MAX);
+    dots [RUMOR_KEY_MAX] = 0;
+    assert_false (rumor_app_pattern_valid (dots));
+    assert_false (rumor_app_topic_matches (dots, dots));
+    assert_true (rumor_app_topic_matches ("#", dots));     //  "#": any words
     //  Many '#' stay fast (no exponential backtracking)
     char hashes [RUMOR_KEY_MAX + 1] = "";
     for (int i = 0; i < 100; i++)
