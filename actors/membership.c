@@ -1245,6 +1245,7 @@ rumor_membership_cfg_defaults (rumor_membership_cfg_t *cfg)
     cfg->generation_tolerance_ms = RUMOR_MEMBERSHIP_GENERATION_TOLERANCE_DFLT;
     cfg->max_accusers = RUMOR_MEMBERSHIP_MAX_ACCUSERS_DFLT;
     cfg->rejoin_interval_ms = RUMOR_MEMBERSHIP_REJOIN_INTERVAL_DFLT;
+    cfg->beacon_join_spread = true;
     cfg->settle_interval_ms = RUMOR_MEMBERSHIP_SETTLE_INTERVAL_DFLT;
     cfg->reconnect_interval_ms = RUMOR_MEMBERSHIP_RECONNECT_INTERVAL_DFLT;
     cfg->seed_retry_ms = RUMOR_MEMBERSHIP_SEED_RETRY_DFLT;
@@ -1613,6 +1614,16 @@ rumor_membership_join_id (rumor_membership_t *self, int64_t now_ms,
             return 0;
         m->join_sent = true;
         m->join_sent_at = now_ms;
+    }
+    else
+    if (self->cfg.beacon_join_spread) {
+        //  New to us: alone we join it, in a cluster maybe (see the cfg)
+        size_t peers = s_alive_peers (self);
+        if (peers > 0 && peers < UINT32_MAX
+        &&  rumor_prng_below (&self->prng, (uint32_t) peers + 1) != 0) {
+            self->stats.joins_deferred++;
+            return 0;
+        }
     }
     s_send_join (self, id, endpoint);
     return 0;

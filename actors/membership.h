@@ -111,6 +111,17 @@ typedef struct {
     int64_t rejoin_interval_ms;     //  5000: at most one Join per this to
                                     //  a member we hold DEAD but still hear
                                     //  beacons from (beacons come each 1 s)
+    bool beacon_join_spread;        //  true: a member new to us heard by
+                                    //  beacon is joined at once while we
+                                    //  are alone, but by each of n live
+                                    //  peers only with chance 1/(n+1),
+                                    //  ~1 Join per beacon for the cluster
+                                    //  (it joins one of us itself, gossip
+                                    //  tells the rest; a later beacon
+                                    //  tries again). Every Join is
+                                    //  answered with the whole table: N
+                                    //  nodes starting together would
+                                    //  trade N^2 tables. false: join all
     int64_t settle_interval_ms;     //  500: after its first peer, a node
                                     //  push-pulls at 0.5, 1, 2, ... s until
                                     //  the regular interval. Its table came
@@ -154,6 +165,8 @@ typedef struct {
     uint64_t confirmations;         //  "confirm" events emitted
     uint64_t reaped;                //  DEAD/LEFT entries removed
     uint64_t joins_sent;            //  Join messages sent
+    uint64_t joins_deferred;        //  beacon Joins left to the others
+                                    //  or a later beacon (beacon_join_spread)
     uint64_t joins_answered;        //  JoinReply sent (per Join answered)
     uint64_t gossip_sent;           //  MemberUpdates messages sent
     uint64_t push_pulls_sent;       //  PushPull started by us
@@ -252,7 +265,9 @@ int rumor_membership_join (rumor_membership_t *self, int64_t now_ms,
 //  Same, to a member whose id and generation we know (heard by beacon).
 //  Sends nothing, and returns 0, if that member is already known ALIVE or
 //  SUSPECT at that generation (or LEFT at it, or at a newer one), or if we
-//  sent it a Join less than rejoin_interval_ms ago. Returns -1 if refused:
+//  sent it a Join less than rejoin_interval_ms ago, or if the member is
+//  new to us while we have live peers and beacon_join_spread leaves its
+//  Join to the others (joins_deferred). Returns -1 if refused:
 //  our own id (a newer generation of it counts as self_conflict), a
 //  generation too far in the future, a bad endpoint, or leaving.
 int rumor_membership_join_id (rumor_membership_t *self, int64_t now_ms,

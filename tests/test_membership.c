@@ -418,7 +418,11 @@ static void
 test_join_id_skips_known_and_rejoins_dead (void **state)
 {
     (void) state;
-    rumor_membership_t *a = s_core (1);
+    //  Every newcomer joined here; the spread has its own test below
+    rumor_membership_cfg_t cfg = s_cfg (1);
+    cfg.beacon_join_spread = false;
+    rumor_membership_t *a = rumor_membership_new (&cfg);
+    assert_non_null (a);
     s_add_alive (a, T0, 2);
     s_drain (a);
     rumor_id_t id2 = s_id (2);
@@ -458,6 +462,50 @@ test_join_id_skips_known_and_rejoins_dead (void **state)
     rumor_id_t id1 = s_id (1);
     assert_int_equal (rumor_membership_join_id (a, T0, &id1, GEN, s_endpoint (1)), 0);
     assert_null (rumor_membership_next_effect (a));
+    rumor_membership_destroy (&a);
+}
+
+//  Count the Joins a core sends to n members new to it, heard by beacon
+static size_t
+s_beacon_joins (rumor_membership_t *core, int64_t now, uint64_t first,
+                size_t n)
+{
+    size_t joins = 0;
+    for (uint64_t index = first; index < first + n; index++) {
+        rumor_id_t id = s_id (index);
+        assert_int_equal (rumor_membership_join_id (core, now, &id, GEN,
+                                                    s_endpoint (index)), 0);
+        s_fx_t *fx = s_collect (core, 1);
+        joins += s_count_sends (fx, RUMOR__ENVELOPE__BODY_JOIN);
+        s_fx_free (&fx);
+    }
+    return joins;
+}
+
+//  Alone, a node joins every member its beacons reveal. In a cluster of n
+//  live peers each joins a newcomer with chance 1/(n+1), so the cluster
+//  sends about one Join (answered by a whole table) per beacon instead of
+//  n: 64 nodes starting together no longer trade 64^2 tables.
+static void
+test_join_id_spread_over_the_cluster (void **state)
+{
+    (void) state;
+    rumor_membership_t *a = s_core (1);
+    assert_int_equal (s_beacon_joins (a, T0, 100, 5), 5);
+
+    //  Nine live peers: 1 chance in 10 per newcomer, 1,000 newcomers
+    for (uint64_t peer = 2; peer <= 10; peer++)
+        s_add_alive (a, T0, peer);
+    s_drain (a);
+    size_t joins = s_beacon_joins (a, T0, 1000, 1000);
+    assert_in_range (joins, 60, 140);
+    assert_int_equal (rumor_membership_stats (a)->joins_deferred,
+                      1000 - joins);
+    //  A newcomer deferred now is offered again at its next beacon
+    size_t again = 0;
+    for (int beacon = 0; beacon < 100; beacon++)
+        again += s_beacon_joins (a, T0 + beacon, 5000, 1);
+    assert_in_range (again, 1, 99);
     rumor_membership_destroy (&a);
 }
 
@@ -1654,6 +1702,7 @@ main (void)
         cmocka_unit_test (test_join_adds_joiner_queues_it_and_replies),
         cmocka_unit_test (test_join_reply_members_are_not_regossiped),
         cmocka_unit_test (test_join_id_skips_known_and_rejoins_dead),
+        cmocka_unit_test (test_join_id_spread_over_the_cluster),
         cmocka_unit_test (test_joiner_we_hold_dead_gets_table_and_refutes),
         cmocka_unit_test (test_precedence_within_generation),
         cmocka_unit_test (test_restarted_node_replaces_old_entry),
