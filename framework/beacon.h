@@ -127,8 +127,8 @@
         rumor_discovery_destroy (&beacon);
 
     Polling: rumor_discovery_pollable is the zbeacon zactor in LAN mode and,
-    in loopback mode, a rumor_pollfd_t (pollfd.h): the UDP file descriptor in the form
-    czmq's zpoller takes "a file handle" (an int * to the descriptor); it
+    in loopback mode, a rumor_pollfd_t (pollfd.h): the UDP file descriptor
+    in the form czmq's zpoller takes "a file handle" (an int * to it); it
     is NULL in OFF mode. zpoller_wait returns that same pointer when a
     datagram is waiting. (In loopback mode it is not a socket: give it to
     zpoller only, never to zsock_* calls.) (czmq probes such a pointer with zmq_getsockopt,

@@ -461,17 +461,21 @@ s_link_checked (self_t *self, s_link_t *link)
     }
 }
 
-//  Add (or, with add false, remove) a link's handles to the epoll set
-static void
+//  Add (or, with add false, remove) a link's handles to the epoll set.
+//  0, or -1 if epoll refused one (out of memory or max_user_watches): a
+//  link we would never read must not be kept.
+static int
 s_link_watch (self_t *self, s_link_t *link, bool add)
 {
     int handles [2] = { link->dealer_fd, link->monitor_fd };
+    int rc = 0;
     for (int index = 0; index < 2; index++) {
         struct epoll_event event = { .events = EPOLLIN, .data.ptr = link };
         if (epoll_ctl (self->epoll->fd, add? EPOLL_CTL_ADD: EPOLL_CTL_DEL,
                        handles [index], &event))
-            self->stats.link_failed++;      //  not expected: counted
+            rc = -1;
     }
+    return rc;
 }
 
 //  Close a link's DEALER and monitor (the link itself stays)
@@ -479,7 +483,7 @@ static void
 s_link_close (self_t *self, s_link_t *link)
 {
     if (link->dealer) {
-        s_link_watch (self, link, false);
+        s_link_watch (self, link, false);   //  (a handle not in it: fine)
         //  Stop the monitor before closing what it watches
         zmq_socket_monitor (zsock_resolve (link->dealer), NULL, 0);
     }
@@ -709,7 +713,11 @@ s_link_open (self_t *self, s_link_t *link)
     }
     link->dealer_fd = zsock_fd (link->dealer);
     link->monitor_fd = zsock_fd (link->monitor);
-    s_link_watch (self, link, true);
+    if (s_link_watch (self, link, true)) {
+        s_link_close (self, link);
+        self->stats.link_failed++;
+        return -1;
+    }
     s_link_touch (self, link);
     return 0;
 }
@@ -743,7 +751,6 @@ s_backing_off (self_t *self, const char *endpoint, int64_t now)
     self->sec.backoff_dropped++;
     return true;
 }
-
 
 
 //  --------------------------------------------------------------------------

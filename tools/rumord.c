@@ -50,7 +50,7 @@ _Static_assert (AGENT_SECRET_MIN == RUMOR_SECRET_MIN
 #define AGENT_INBOX_MAX         256
 //  Per-client send queue, in messages: beyond it events are dropped
 #define AGENT_CLIENT_HWM        1000
-//  How often the loop wakes to notice signals (ms)
+//  Longest sleep of the main loop (ms); a signal wakes it at once (s_wake)
 #define AGENT_TICK_MS           1000
 //  Longest TTL or timeout accepted: 30 days in ms
 #define AGENT_TIME_MAX          (30LL * 24 * 3600 * 1000)
@@ -2148,9 +2148,13 @@ s_agent_run (s_agent_t *self)
     };
     int count = s_wake [0] >= 0? 3: 2;
     while (!s_signalled && !self->leaving) {
-        if (zmq_poll (items, count, s_agent_wait (self)) < 0
-        &&  zmq_errno () != EINTR)
-            break;                  //  the context is gone
+        //  Interrupted, revents may hold the previous call's: look again
+        //  (a signal ends the loop). Any other error: the context is gone
+        if (zmq_poll (items, count, s_agent_wait (self)) < 0) {
+            if (zmq_errno () == EINTR)
+                continue;
+            break;
+        }
         if (items [2].revents & ZMQ_POLLIN) {
             char drain [16];
             while (read (s_wake [0], drain, sizeof (drain)) > 0)
