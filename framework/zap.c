@@ -124,6 +124,10 @@ s_handler_actor (zsock_t *pipe, void *args)
         }
     }
     zpoller_destroy (&poller);
+    //  Unbind first: an inproc endpoint is released at once that way, at
+    //  close only once libzmq's reaper gets to it, and a zauth or node
+    //  that binds it right after we stopped would find it taken
+    zsock_unbind (rep, S_ZAP_ENDPOINT);
     zsock_destroy (&rep);
 }
 
