@@ -4,7 +4,8 @@
 #
 #  Usage: test_agent_secure.sh RUMORD RUMORCTL
 #  Env:   CTL_TIMEOUT  rumorctl --timeout in ms for plain commands
-#                      (default 3000)
+#                      (default 10000: a query that every live member answers
+#                      ends at once; the margin is for busy machines)
 #         KEEP_TMP     if set, keep the temp directory (logs) for a look
 #
 #  Proves, against live agents:
@@ -36,7 +37,7 @@
 set -u
 RUMORD=${1:?usage: test_agent_secure.sh RUMORD RUMORCTL}
 RUMORCTL=${2:?usage: test_agent_secure.sh RUMORD RUMORCTL}
-CTL_T=${CTL_TIMEOUT:-3000}
+CTL_T=${CTL_TIMEOUT:-10000}
 PY=/usr/bin/python3
 
 TMP=$(mktemp -d /tmp/test_agent_secure.XXXXXX)
