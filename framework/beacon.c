@@ -963,6 +963,22 @@ rumor_discovery_set_interval (rumor_discovery_t *self, int64_t interval_ms,
     return 0;
 }
 
+int64_t
+rumor_discovery_paced (int64_t fast_ms, size_t live_peers, bool settled)
+{
+    if (!settled || live_peers == 0)
+        return fast_ms;
+    int64_t slow = fast_ms > RUMOR_DISCOVERY_SLOW_MS?
+                   fast_ms: RUMOR_DISCOVERY_SLOW_MS;
+    int64_t cap = slow > RUMOR_DISCOVERY_SHARED_MAX_MS?
+                  slow: RUMOR_DISCOVERY_SHARED_MAX_MS;
+    //  ceil ((live_peers + 1) / SHARE), computed without overflow
+    size_t shares = live_peers / RUMOR_DISCOVERY_SHARE + 1;
+    if (shares > (size_t) (cap / slow))
+        return cap;
+    return slow * (int64_t) shares;
+}
+
 
 //  --------------------------------------------------------------------------
 //  Counters and accessors

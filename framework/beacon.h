@@ -347,6 +347,23 @@ void rumor_discovery_tick (rumor_discovery_t *self, int64_t now_ms);
 int rumor_discovery_set_interval (rumor_discovery_t *self,
                                   int64_t interval_ms, int64_t now_ms);
 
+//  Pacing: the interval the supervisor gives set_interval. Alone, or with
+//  peers for less than a settling time, a node beacons every fast_ms (its
+//  configured interval): nodes started together find each other at once.
+//  Settled, members find a newcomer by the newcomer's own fast beacons, so
+//  theirs only heal partitions, and the cluster shares that job: each of
+//  its n nodes (live_peers + 1) beacons every slow * ceil (n / SHARE) ms,
+//  where slow is max (fast_ms, RUMOR_DISCOVERY_SLOW_MS). A host then hears
+//  about SHARE beacons per slow interval whatever the cluster size, not n
+//  (every node hears every beacon: at N = 64 and 2 s, 32 datagrams and
+//  wakeups a second per node, most of an idle node's cost). Capped at
+//  RUMOR_DISCOVERY_SHARED_MAX_MS, and never below slow.
+#define RUMOR_DISCOVERY_SLOW_MS         2000
+#define RUMOR_DISCOVERY_SHARE           8
+#define RUMOR_DISCOVERY_SHARED_MAX_MS   60000
+int64_t rumor_discovery_paced (int64_t fast_ms, size_t live_peers,
+                               bool settled);
+
 //  Counters; borrowed, valid while self is.
 const rumor_discovery_stats_t *rumor_discovery_stats (rumor_discovery_t *self);
 

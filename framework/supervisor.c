@@ -81,14 +81,13 @@
 //  LOCAL profile: beacon every 250 ms instead of 1 s. One host: beacons
 //  cost nothing, and nodes started together find each other at once.
 #define S_LOCAL_BEACON_MS   250
-//  Once a node has had peers for S_BEACON_SETTLE_MS it beacons only every
-//  S_BEACON_SLOW_MS: on one host every node reads every other's beacons,
-//  N datagrams per interval per node, which at 250 ms and N = 64 was most
-//  of an idle node's CPU. Members find a newcomer by its own (fast)
-//  beacons, so only partitions heal slower (seconds). Alone, it beacons
-//  fast again.
+//  Once a node has had peers for S_BEACON_SETTLE_MS its beacon slows down
+//  and is shared by the cluster (rumor_discovery_paced): on one host every
+//  node reads every other's beacons, N datagrams per interval per node,
+//  which at 250 ms and N = 64 was most of an idle node's CPU. Members find
+//  a newcomer by its own (fast) beacons, so only partitions heal slower
+//  (seconds). Alone, it beacons fast again.
 #define S_BEACON_SETTLE_MS  5000
-#define S_BEACON_SLOW_MS    2000
 //  With a secret, libzmq checks ZMQ_MAXMSGSIZE against the encrypted
 //  CURVE MESSAGE command: the frame plus 33 bytes (command name, nonce,
 //  MAC, flags). The plaintext is bounded again by the codec.
@@ -2874,24 +2873,24 @@ s_self_destroy (self_t **self_p)
 }
 
 //  Seeds again while alone, reaping, beacons, the end of a leave.
-//  Beacon fast while alone or just joined, slowly once settled (see
-//  S_BEACON_SLOW_MS)
+//  Beacon fast while alone or just joined, slowly and shared once settled
+//  (see S_BEACON_SETTLE_MS)
 static void
 s_beacon_pace (self_t *self, int64_t now)
 {
     if (!self->beacon || !self->beacon_fast_ms)
         return;
-    if (s_live_peers (self) == 0)
+    size_t live = s_live_peers (self);
+    if (live == 0)
         self->beacon_peers_since = 0;
     else
     if (!self->beacon_peers_since)
         self->beacon_peers_since = now;
     bool settled = self->beacon_peers_since
                 && now - self->beacon_peers_since >= S_BEACON_SETTLE_MS;
-    int64_t slow = self->beacon_fast_ms > S_BEACON_SLOW_MS?
-                   self->beacon_fast_ms: S_BEACON_SLOW_MS;
-    rumor_discovery_set_interval (self->beacon,
-                                  settled? slow: self->beacon_fast_ms, now);
+    rumor_discovery_set_interval (
+        self->beacon,
+        rumor_discovery_paced (self->beacon_fast_ms, live, settled), now);
 }
 
 static void

@@ -430,6 +430,45 @@ test_interval_changes_take_effect (void **state)
     rumor_discovery_destroy (&discovery);
 }
 
+//  The supervisor's pacing: fast while alone or settling; once settled the
+//  cluster shares the beacon, so what a host hears stays about
+//  RUMOR_DISCOVERY_SHARE beacons per slow interval as the cluster grows
+static void
+test_paced_interval_is_shared_by_the_cluster (void **state)
+{
+    (void) state;
+    const int64_t slow = RUMOR_DISCOVERY_SLOW_MS;
+    //  Alone or not settled yet: the configured interval, LOCAL or LAN
+    assert_int_equal (rumor_discovery_paced (250, 0, true), 250);
+    assert_int_equal (rumor_discovery_paced (250, 63, false), 250);
+    assert_int_equal (rumor_discovery_paced (1000, 0, false), 1000);
+    //  Settled, a cluster of up to SHARE nodes: the slow interval
+    assert_int_equal (rumor_discovery_paced (250, 1, true), slow);
+    assert_int_equal (rumor_discovery_paced (250, RUMOR_DISCOVERY_SHARE - 1,
+                                             true), slow);
+    //  Larger: n nodes together send about SHARE per slow interval
+    for (size_t n = 2; n <= 4096; n *= 2) {
+        int64_t interval = rumor_discovery_paced (250, n - 1, true);
+        double per_slow = (double) n * (double) slow / (double) interval;
+        if (interval < RUMOR_DISCOVERY_SHARED_MAX_MS) {
+            assert_true (per_slow <= RUMOR_DISCOVERY_SHARE);
+            assert_true (n < RUMOR_DISCOVERY_SHARE
+                      || per_slow > RUMOR_DISCOVERY_SHARE / 2);
+        }
+    }
+    assert_int_equal (rumor_discovery_paced (250, 63, true), 8 * slow);
+    //  Capped, however large the cluster
+    assert_int_equal (rumor_discovery_paced (250, 1000000, true),
+                      RUMOR_DISCOVERY_SHARED_MAX_MS);
+    assert_int_equal (rumor_discovery_paced (250, SIZE_MAX, true),
+                      RUMOR_DISCOVERY_SHARED_MAX_MS);
+    //  A configured interval slower than both is never sped up
+    assert_int_equal (rumor_discovery_paced (90000, 5, true), 90000);
+    assert_int_equal (rumor_discovery_paced (90000, 5000, true), 90000);
+    assert_int_equal (rumor_discovery_paced (5000, 15, true), 10000);
+}
+
+
 //  The usage example: two nodes on one host find each other
 
 static void
@@ -1899,6 +1938,7 @@ main (int argc, char *argv [])
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_two_loopback_nodes_hear_each_other),
         cmocka_unit_test (test_interval_changes_take_effect),
+        cmocka_unit_test (test_paced_interval_is_shared_by_the_cluster),
         cmocka_unit_test (test_advertised_endpoint_is_reported),
         cmocka_unit_test (test_other_cluster_is_refused_and_counted),
         cmocka_unit_test (test_other_version_is_refused_and_counted),
