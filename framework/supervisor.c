@@ -166,6 +166,8 @@ typedef struct {
     uint64_t replies_dropped;       //  replies the program pipe refused
     uint64_t beacon_joins;          //  accepted beacons passed to membership
     uint64_t beacon_known;          //  ... not passed: member known alive there
+    uint64_t member_routine;        //  member events for the detector only
+                                    //  (see s_member_routine)
     uint64_t seed_joins;            //  Join attempts to seeds
     uint64_t router_accepted;       //  connections accepted by the ROUTER
     uint64_t router_disconnects;    //  ... dropped (peer gone, or libzmq
@@ -229,7 +231,7 @@ static const rumor_shell_counter_t s_counters [] = {
     S_COUNTER (links_closed), S_COUNTER (link_failed), S_COUNTER (peer_lost),
     S_COUNTER (bad_effects), S_COUNTER (bad_events),
     S_COUNTER (replies_dropped), S_COUNTER (beacon_joins),
-    S_COUNTER (beacon_known),
+    S_COUNTER (beacon_known), S_COUNTER (member_routine),
     S_COUNTER (seed_joins), S_COUNTER (router_accepted),
     S_COUNTER (router_disconnects), S_COUNTER (router_handshake_failed),
     S_COUNTER (app_queued), S_COUNTER (app_dropped), S_COUNTER (app_paused),
@@ -1660,6 +1662,35 @@ s_consumers (const char *kind, int *consumers)
     return n;
 }
 
+//  True if a member event tells anti-entropy and app nothing: the member
+//  was live (ALIVE or SUSPECT) and stays live, in the same generation, at
+//  the same endpoint. Those two keep only live-or-gone, generation and
+//  endpoint; a suspicion and its refutation (an incarnation bump), or a
+//  tag change, matter to the detector alone. Under load a cluster can
+//  trade many of these a second (a suspicion of a starved node and its
+//  refutation reach every node), and each one handed on costs two thread
+//  hops per node for nothing. What was last handed on is what the
+//  supervisor's peer record holds (s_on_member stores every update after
+//  this check), so the two stay in step.
+static bool
+s_member_routine (self_t *self, const Rumor__MemberUpdate *update)
+{
+    rumor_id_t id;
+    if (rumor_id_from_bin (&id, update->id) || rumor_id_eq (&id, &self->id))
+        return false;
+    s_peer_t *peer = s_peer_lookup (self, &id);
+    if (!peer)
+        return false;
+    bool was_live = peer->state == RUMOR__STATE__STATE_ALIVE
+                 || peer->state == RUMOR__STATE__STATE_SUSPECT;
+    bool is_live = update->state == RUMOR__STATE__STATE_ALIVE
+                || update->state == RUMOR__STATE__STATE_SUSPECT;
+    return was_live && is_live
+        && update->generation == peer->generation
+        && peer->endpoint && update->endpoint
+        && streq (peer->endpoint, update->endpoint);
+}
+
 static void
 s_handle_event (self_t *self, const rumor_fx_view_t *view, int64_t now)
 {
@@ -1672,6 +1703,12 @@ s_handle_event (self_t *self, const rumor_fx_view_t *view, int64_t now)
     }
     int consumers [S_ACTORS];
     int n = s_consumers (view->kind, consumers);
+    if (streq (view->kind, "member")
+    &&  s_member_routine (self, (const Rumor__MemberUpdate *) detail)) {
+        n = 0;
+        consumers [n++] = S_DETECTOR;
+        self->stats.member_routine++;
+    }
     //  One decode, shared by every consumer and by us (the last ref)
     rumor_shared_t *shared = rumor_shared_new (NULL, &detail, n + 1);
     for (int i = 0; i < n; i++)
