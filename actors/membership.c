@@ -1617,10 +1617,12 @@ rumor_membership_join_id (rumor_membership_t *self, int64_t now_ms,
     }
     else
     if (self->cfg.beacon_join_spread) {
-        //  New to us: alone we join it, in a cluster maybe (see the cfg)
+        //  New to us: in a small cluster we join it, in a larger one maybe
+        //  (see the cfg)
         size_t peers = s_alive_peers (self);
-        if (peers > 0 && peers < UINT32_MAX
-        &&  rumor_prng_below (&self->prng, (uint32_t) peers + 1) != 0) {
+        if (peers + 1 > RUMOR_MEMBERSHIP_JOIN_SHARE && peers < UINT32_MAX
+        &&  rumor_prng_below (&self->prng, (uint32_t) peers + 1)
+            >= RUMOR_MEMBERSHIP_JOIN_SHARE) {
             self->stats.joins_deferred++;
             return 0;
         }

@@ -37,6 +37,12 @@
 #include "prng.h"
 
 //  LAN profile defaults; each one's rationale is beside its field below
+//  beacon_join_spread: a cluster of up to this many nodes joins a newcomer
+//  from every member at its first beacon (the fastest join: nobody waits
+//  for gossip); a larger one sends about this many Joins per beacon. Why
+//  8: a newcomer is joined at once with chance 1 - e^-8, and the tables
+//  traded for it stay 8 N, not N^2.
+#define RUMOR_MEMBERSHIP_JOIN_SHARE                 8
 #define RUMOR_MEMBERSHIP_GOSSIP_INTERVAL_DFLT       200
 #define RUMOR_MEMBERSHIP_GOSSIP_FANOUT_DFLT         3
 #define RUMOR_MEMBERSHIP_RETRANSMIT_MULT_DFLT       4
@@ -113,9 +119,11 @@ typedef struct {
                                     //  beacons from (beacons come each 1 s)
     bool beacon_join_spread;        //  true: a member new to us heard by
                                     //  beacon is joined at once while we
-                                    //  are alone, but by each of n live
-                                    //  peers only with chance 1/(n+1),
-                                    //  ~1 Join per beacon for the cluster
+                                    //  and our live peers are at most
+                                    //  RUMOR_MEMBERSHIP_JOIN_SHARE, else by
+                                    //  each of n live peers only with
+                                    //  chance SHARE/(n+1): about SHARE
+                                    //  Joins per beacon for the cluster
                                     //  (it joins one of us itself, gossip
                                     //  tells the rest; a later beacon
                                     //  tries again). Every Join is

@@ -482,10 +482,12 @@ s_beacon_joins (rumor_membership_t *core, int64_t now, uint64_t first,
     return joins;
 }
 
-//  Alone, a node joins every member its beacons reveal. In a cluster of n
-//  live peers each joins a newcomer with chance 1/(n+1), so the cluster
-//  sends about one Join (answered by a whole table) per beacon instead of
-//  n: 64 nodes starting together no longer trade 64^2 tables.
+//  Alone, or in a cluster of up to RUMOR_MEMBERSHIP_JOIN_SHARE nodes, a
+//  node joins every member its beacons reveal (nobody waits for gossip).
+//  In a larger cluster of n live peers each joins a newcomer with chance
+//  SHARE/(n+1), so the cluster sends about SHARE Joins (each answered by a
+//  whole table) per beacon instead of n: 64 nodes starting together no
+//  longer trade 64^2 tables.
 static void
 test_join_id_spread_over_the_cluster (void **state)
 {
@@ -493,12 +495,19 @@ test_join_id_spread_over_the_cluster (void **state)
     rumor_membership_t *a = s_core (1);
     assert_int_equal (s_beacon_joins (a, T0, 100, 5), 5);
 
-    //  Nine live peers: 1 chance in 10 per newcomer, 1,000 newcomers
-    for (uint64_t peer = 2; peer <= 10; peer++)
+    //  Seven live peers: a cluster of SHARE, every newcomer is joined
+    for (uint64_t peer = 2; peer <= RUMOR_MEMBERSHIP_JOIN_SHARE; peer++)
+        s_add_alive (a, T0, peer);
+    s_drain (a);
+    assert_int_equal (s_beacon_joins (a, T0, 200, 100), 100);
+    assert_int_equal (rumor_membership_stats (a)->joins_deferred, 0);
+
+    //  39 live peers: SHARE chances in 40 per newcomer, 1,000 newcomers
+    for (uint64_t peer = RUMOR_MEMBERSHIP_JOIN_SHARE + 1; peer <= 40; peer++)
         s_add_alive (a, T0, peer);
     s_drain (a);
     size_t joins = s_beacon_joins (a, T0, 1000, 1000);
-    assert_in_range (joins, 60, 140);
+    assert_in_range (joins, 140, 260);
     assert_int_equal (rumor_membership_stats (a)->joins_deferred,
                       1000 - joins);
     //  A newcomer deferred now is offered again at its next beacon
