@@ -52,7 +52,7 @@ fi
 #  Bounded: the tool's own deadlines keep a run near a minute; 240 s is
 #  the outer bound
 timeout -s TERM 240 "$PYTHON" "$SOURCE/tools/bench/rumor_bench.py" \
-    --rumord "$RUMORD" --sizes 4 --reps 1 --samples 2 --idle 2 \
+    --rumord "$RUMORD" --sizes 4 --reps 1 --samples 2 --idle 2 --settle 2 \
     --systems "$systems" --out "$tmp/out" > "$tmp/stdout" 2> "$tmp/stderr" &
 bench_pid=$!
 wait "$bench_pid"

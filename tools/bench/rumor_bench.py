@@ -53,7 +53,7 @@
 #  python3-zmq.
 #
 #  Usage: tools/bench/rumor_bench.py --rumord build/rumord --sizes 8,32,64
-#         [--reps 3] [--systems rumor,serf] [--samples 5] [--idle 10]
+#         [--reps 3] [--systems rumor,serf] [--samples 5] [--idle 10] [--settle 10]
 #         [--profile local] [--rumor-join beacon] [--out DIR] [--keep]
 
 import argparse
@@ -94,7 +94,6 @@ JOIN_DEADLINE = 90.0
 PROPAGATE_DEADLINE = 10.0
 DETECT_DEADLINE = 60.0
 LEAVE_DEADLINE = 20.0
-SETTLE_S = 2.0                  #  quiet time after join before idle sampling
 
 #  Serf's agent coalesces member events (join, update, failed, leave) before
 #  its handlers see them: it waits for 1 s without news, at most 3 s
@@ -591,12 +590,12 @@ class Cluster (object):
             os.kill (self.procs [victim].pid, signal.SIGKILL)
         return result
 
-    def scenarios (self, samples, idle_s):
+    def scenarios (self, samples, idle_s, settle_s):
         r = {}
         r ["join_ms"] = self.join ()
         if r ["join_ms"] is None:
             return r
-        self.pump_for (SETTLE_S)
+        self.pump_for (settle_s)
         r.update (self.sample_idle (idle_s))
         self.pump (0)
         r ["key_ms"] = [self.key (k) for k in range (samples)]
@@ -1156,7 +1155,8 @@ class Bench (object):
             cls = RumorCluster if system == "rumor" else SerfCluster
             cluster = cls (self, n, tag)
             cluster.start ()
-            result = cluster.scenarios (self.args.samples, self.args.idle)
+            result = cluster.scenarios (self.args.samples, self.args.idle,
+                                        self.args.settle)
         finally:
             if cluster:
                 cluster.cleanup ()
@@ -1395,6 +1395,10 @@ def parse_args ():
                          help = "key and event samples per repetition")
     parser.add_argument ("--idle", type = float, default = 10.0,
                          help = "seconds of idle sampling")
+    parser.add_argument ("--settle", type = float, default = 10.0,
+                         help = "seconds after the join before idle "
+                         "sampling (rumor slows its beacon 5 s after it "
+                         "has peers; Serf's first push-pulls run)")
     parser.add_argument ("--out", default = None,
                          help = "directory for results.{json,csv,md}")
     parser.add_argument ("--profile", default = "local",
@@ -1427,8 +1431,9 @@ def parse_args ():
     if not args.systems or any (s not in ("rumor", "serf")
                                 for s in args.systems):
         parser.error ("--systems: rumor, serf or both")
-    if args.reps < 1 or args.samples < 1 or args.idle <= 0:
-        parser.error ("--reps, --samples and --idle must be positive")
+    if args.reps < 1 or args.samples < 1 or args.idle <= 0 or args.settle < 0:
+        parser.error ("--reps, --samples and --idle must be positive, "
+                      "--settle not negative")
     if not os.access (args.rumord, os.X_OK):
         parser.error ("no rumord at %s (--rumord)" % args.rumord)
     if "serf" in args.systems and not shutil.which (args.serf):
@@ -1490,7 +1495,7 @@ def main ():
         "serf_version": version_of ([bench.serf, "version"])
                         if bench.serf and "serf" in args.systems else "-",
         "sizes": args.sizes, "reps": args.reps, "samples": args.samples,
-        "idle_s": args.idle, "netns": args.netns,
+        "idle_s": args.idle, "settle_s": args.settle, "netns": args.netns,
         "profile": args.profile, "systems": args.systems,
         "rumor_join": args.rumor_join,
     }
