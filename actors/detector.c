@@ -86,6 +86,16 @@ typedef struct {
     uint64_t requester_probe;       //  relay: their probe number
 } s_probe_t;
 
+//  One of our probes that failed, remembered so that its late Ack is
+//  recognised (see s_probe_late). S_FAILED_MAX of them: a starved node
+//  fails a few probes per interval, and an Ack later than a few intervals
+//  says nothing more.
+#define S_FAILED_MAX    16
+typedef struct {
+    uint64_t probe;                 //  our Ping.probe number; 0 = empty
+    rumor_id_t target;              //  who we pinged
+} s_failed_t;
+
 struct _rumor_detector_t {
     rumor_detector_cfg_t cfg;       //  our configuration
     rumor_prng_t prng;              //  probe order and helper choice
@@ -105,6 +115,9 @@ struct _rumor_detector_t {
     uint64_t next_probe;            //  probe number given next
     int64_t next_probe_at;          //  next round-robin probe; -1 = idle
     int awareness;                  //  Lifeguard local health, 0..max-1
+    uint32_t self_incarnation;      //  our incarnation, as membership says
+    s_failed_t failed [S_FAILED_MAX];   //  our last failed probes (a ring)
+    size_t failed_next;             //  slot written next
 };
 
 
@@ -847,6 +860,10 @@ static void
 s_probe_fail (rumor_detector_t *self, s_probe_t *probe, int64_t now)
 {
     self->stats.probes_failed++;
+    self->failed [self->failed_next] = (s_failed_t) {
+        .probe = probe->probe, .target = probe->target
+    };
+    self->failed_next = (self->failed_next + 1) % S_FAILED_MAX;
     if (probe->helper_count == 0 || probe->nack_count < probe->helper_count) {
         s_awareness_add (self, 1);
         if (probe->helper_count > 0)
@@ -995,6 +1012,36 @@ s_ack_relay (rumor_detector_t *self, s_probe_t *probe,
     return 0;
 }
 
+//  The target's own Ack to one of our probes that already failed: it was
+//  alive, and we (or the path) were too slow for our timeouts. Lifeguard
+//  counts failed probes against our own health, and refuted suspicions of
+//  us; a late Ack is the same evidence, seen first hand: awareness +1,
+//  which stretches our probe interval and timeouts until probes succeed
+//  again. Without it a starved node's successes and failures cancel out
+//  and it keeps accusing at full speed (128 agents on 2 cores: 106,000
+//  late Acks while awareness stayed near 1). Each failed probe counts
+//  once; an Ack naming another target, or from anyone else, is not one.
+static bool
+s_probe_late (rumor_detector_t *self, const rumor_id_t *sender,
+              const Rumor__Ack *ack)
+{
+    bool names_sender = !ack->target.len
+                     || rumor_id_eq_bin (sender, ack->target);
+    if (ack->probe == 0 || !names_sender)
+        return false;
+    for (size_t index = 0; index < S_FAILED_MAX; index++) {
+        s_failed_t *failed = &self->failed [index];
+        if (failed->probe == ack->probe
+        &&  rumor_id_eq (&failed->target, sender)) {
+            failed->probe = 0;
+            self->stats.acks_late++;
+            s_awareness_add (self, 1);
+            return true;
+        }
+    }
+    return false;
+}
+
 //  Ack: ends a relay (forward it) or one of our probes. Ours accept the
 //  target's own Ack (from it, naming it or no one) and, once we went
 //  indirect, an Ack forwarded by one of the helpers we asked, naming the
@@ -1006,6 +1053,8 @@ s_handle_ack (rumor_detector_t *self, int64_t now, const rumor_id_t *sender,
 {
     s_probe_t *probe = s_probe_find (self, ack->probe);
     if (!probe) {
+        if (s_probe_late (self, sender, ack))
+            return 0;
         self->stats.ack_unknown_probe++;    //  never ours, or already done
         return -1;
     }
@@ -1158,9 +1207,18 @@ s_member_gone (rumor_detector_t *self, const Rumor__MemberUpdate *update,
 static int
 s_member_self (rumor_detector_t *self, const Rumor__MemberUpdate *update)
 {
-    if (update->state == RUMOR__STATE__STATE_SUSPECT
-    &&  update->generation == self->cfg.generation) {
+    if (update->generation != self->cfg.generation)
+        return 0;
+    if (update->state == RUMOR__STATE__STATE_SUSPECT) {
         self->stats.self_suspected++;
+        s_awareness_add (self, 1);
+    }
+    //  Membership refutes a suspicion of us by raising our incarnation at
+    //  once, and tells us only the ALIVE that results: that is the
+    //  refutation Lifeguard counts (a tag change raises it too, rarely)
+    if (update->incarnation > self->self_incarnation) {
+        self->self_incarnation = update->incarnation;
+        self->stats.self_refuted++;
         s_awareness_add (self, 1);
     }
     return 0;

@@ -141,6 +141,12 @@ typedef struct {
                                     //  incarnation ALIVE or a restart
     uint64_t deaths;                //  dead verdicts emitted
     uint64_t self_suspected;        //  SUSPECT events about ourselves
+    uint64_t self_refuted;          //  our own incarnation rose: membership
+                                    //  refuted a suspicion of us (awareness
+                                    //  +1; a tag change also raises it)
+    uint64_t acks_late;             //  Acks from a target whose probe had
+                                    //  already failed: our timeouts were
+                                    //  too short for now (awareness +1)
     uint64_t lost_cut;              //  suspicions cut by lost_suspicion_ms
 
     uint64_t wrong_body;            //  refused: not a detection body

@@ -29,6 +29,8 @@ static const rumor_shell_counter_t s_counters [] = {
     S_COUNTER (refuted),
     S_COUNTER (deaths),
     S_COUNTER (self_suspected),
+    S_COUNTER (self_refuted),
+    S_COUNTER (acks_late),
     S_COUNTER (lost_cut),
     S_COUNTER (wrong_body),
     S_COUNTER (from_self),

@@ -896,6 +896,68 @@ test_successful_probe_lowers_awareness (void **state)
     rumor_detector_destroy (&d);
 }
 
+//  The target's Ack to a probe that already failed: it was alive and we
+//  were too slow for our timeouts, so our own health is in doubt
+//  (Lifeguard): awareness +1, once per failed probe, and only for the
+//  target's own Ack
+static void
+test_late_ack_raises_awareness (void **state)
+{
+    (void) state;
+    rumor_detector_t *d = s_new ();
+    s_alive (d, 2, 5);
+    int64_t t;
+    uint64_t target;
+    uint64_t probe = s_probe_to_indirect (d, &t, &target);
+    rumor_detector_on_tick (d, t + 500);    //  no Ack, no Nack: failed
+    s_drain (d);
+    assert_int_equal (rumor_detector_awareness (d), 1);
+    uint64_t helper = target == 2? 3: 2;
+    //  From someone else, or naming another target: not a late Ack
+    assert_int_equal (s_ack (d, t + 600, helper, probe, 0, target), -1);
+    assert_int_equal (s_ack (d, t + 600, target, probe, 0, helper), -1);
+    assert_int_equal (rumor_detector_stats (d)->ack_unknown_probe, 2);
+    assert_int_equal (rumor_detector_awareness (d), 1);
+    //  The target's own, late
+    assert_int_equal (s_ack (d, t + 700, target, probe, 0, target), 0);
+    assert_int_equal (rumor_detector_stats (d)->acks_late, 1);
+    assert_int_equal (rumor_detector_awareness (d), 2);
+    //  Counted once
+    assert_int_equal (s_ack (d, t + 701, target, probe, 0, target), -1);
+    assert_int_equal (rumor_detector_stats (d)->acks_late, 1);
+    assert_int_equal (rumor_detector_awareness (d), 2);
+    //  It keeps no one alive: the suspicion runs on (only a refutation
+    //  by the target ends it)
+    rumor_id_t target_id = s_id (target);
+    assert_true (rumor_detector_suspects (d, &target_id));
+    rumor_detector_destroy (&d);
+}
+
+//  Membership refutes a suspicion of us at once and tells us only the
+//  ALIVE at our higher incarnation: that counts as being suspected
+static void
+test_own_refutation_raises_awareness (void **state)
+{
+    (void) state;
+    rumor_detector_t *d = s_new ();
+    s_alive (d, 2, 3);
+    assert_int_equal (s_member (d, T0, SELF, RUMOR__STATE__STATE_ALIVE, 0, 0), 0);
+    assert_int_equal (rumor_detector_awareness (d), 0);
+    assert_int_equal (s_member (d, T0, SELF, RUMOR__STATE__STATE_ALIVE, 1, 0), 0);
+    assert_int_equal (rumor_detector_awareness (d), 1);
+    assert_int_equal (rumor_detector_stats (d)->self_refuted, 1);
+    //  The same incarnation again, or an older one: nothing new
+    s_member (d, T0, SELF, RUMOR__STATE__STATE_ALIVE, 1, 0);
+    s_member (d, T0, SELF, RUMOR__STATE__STATE_ALIVE, 0, 0);
+    assert_int_equal (rumor_detector_awareness (d), 1);
+    //  Another run of ours raising its incarnation is not about us
+    s_member_event (d, T0, "member", SELF, GEN - 1, RUMOR__STATE__STATE_ALIVE, 5, 0);
+    assert_int_equal (rumor_detector_stats (d)->self_refuted, 1);
+    assert_int_equal (s_member (d, T0, SELF, RUMOR__STATE__STATE_ALIVE, 2, 0), 0);
+    assert_int_equal (rumor_detector_awareness (d), 2);
+    rumor_detector_destroy (&d);
+}
+
 static void
 test_awareness_capped (void **state)
 {
@@ -1564,6 +1626,8 @@ main (void)
         cmocka_unit_test (test_indirect_ack_prevents_suspicion),
         cmocka_unit_test (test_nack_missing_raises_awareness_and_slows_probing),
         cmocka_unit_test (test_all_nacks_keep_awareness),
+        cmocka_unit_test (test_late_ack_raises_awareness),
+        cmocka_unit_test (test_own_refutation_raises_awareness),
         cmocka_unit_test (test_successful_probe_lowers_awareness),
         cmocka_unit_test (test_awareness_capped),
         cmocka_unit_test (test_peer_lost_probes_immediately),
