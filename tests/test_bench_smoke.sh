@@ -79,13 +79,16 @@ failures = []
 #  the tool's own deadlines (90 s join, 60 s detection, 20 s leave, 10 s
 #  key and event), no tighter: this checks that every scenario completes
 #  and gives a figure, not how fast (Serf's join takes 30 s now and then)
+#  Serf's figures read from its log get 1 s more than the deadline (the
+#  tool reads the logs for 1 s after the handlers' wait ends): a leave
+#  that Serf's handlers missed can be logged at 20.8 s
 ranges = {
-    "join_ms": (0, 90000), "join_log_ms": (0, 90000),
-    "key_ms": (0, 10000), "key_log_ms": (0, 10000),
+    "join_ms": (0, 90000), "join_log_ms": (0, 91000),
+    "key_ms": (0, 10000), "key_log_ms": (0, 11000),
     "event_ms": (0, 10000),
-    "crash_ms": (0, 60000), "crash_log_ms": (0, 60000),
-    "freeze_ms": (0, 60000), "freeze_log_ms": (0, 60000),
-    "leave_ms": (0, 20000), "leave_log_ms": (0, 20000),
+    "crash_ms": (0, 60000), "crash_log_ms": (0, 61000),
+    "freeze_ms": (0, 60000), "freeze_log_ms": (0, 61000),
+    "leave_ms": (0, 20000), "leave_log_ms": (0, 21000),
     "idle_cpu_pct": (0, 100), "rss_mib": (0.5, 1024), "uss_mib": (0.1, 1024),
     "bytes_node_s": (0, 1e7), "payload_node_s": (0, 1e7),
     "sender_frames": (0, 1000),
