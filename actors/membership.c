@@ -862,6 +862,54 @@ s_confirm (rumor_membership_t *self, s_member_t *m,
     return S_KNOWN;
 }
 
+//  Send one member's entry as it stands to one member, now, as a
+//  MemberUpdates of one: for news that cannot wait for gossip
+static void
+s_send_entry (rumor_membership_t *self, const s_member_t *about,
+              const s_member_t *to)
+{
+    Rumor__MemberUpdate up;
+    s_member_pb (about, &up);
+    Rumor__MemberUpdate *one = &up;
+    Rumor__MemberUpdates updates = RUMOR__MEMBER_UPDATES__INIT;
+    updates.updates = &one;
+    updates.n_updates = 1;
+    Rumor__Envelope env = RUMOR__ENVELOPE__INIT;
+    env.body_case = RUMOR__ENVELOPE__BODY_UPDATES;
+    env.updates = &updates;
+    s_send (self, &to->view.id, to->view.endpoint, &env);
+}
+
+//  Lifeguard's buddy system, without waiting for a probe: the member our
+//  own detector suspects hears it from us at once. By gossip it would
+//  hear after some log3 N rounds, time taken from its suspicion timeout;
+//  a node starved while a cluster forms needed most of that timeout to
+//  refute, and too often ran out of it (false deaths).
+static void
+s_tell_suspect (rumor_membership_t *self, const s_member_t *m)
+{
+    if (m == self->me || m->view.state != RUMOR__STATE__STATE_SUSPECT)
+        return;
+    s_send_entry (self, m, m);
+    self->stats.suspects_told++;
+}
+
+//  The accuser of a suspicion of us (or a death) hears our refutation at
+//  once: it heard the suspicion first, so its timeout ends first
+static void
+s_tell_accuser (rumor_membership_t *self, const Rumor__MemberUpdate *up)
+{
+    rumor_id_t accuser;
+    if (up->state == RUMOR__STATE__STATE_ALIVE
+    ||  rumor_id_from_bin (&accuser, up->accuser) == -1)
+        return;
+    s_member_t *m = s_lookup (self, &accuser);
+    if (!m || m == self->me || !s_gossip_eligible (self, m))
+        return;
+    s_send_entry (self, self->me, m);
+    self->stats.refutes_told++;
+}
+
 //  Raise our incarnation above inc and gossip ourselves ALIVE
 static void
 s_refute (rumor_membership_t *self, int64_t now, uint32_t inc)
@@ -916,6 +964,7 @@ s_apply_self (rumor_membership_t *self, int64_t now,
         return S_REFUSED;
     }
     s_refute (self, now, up->incarnation);
+    s_tell_accuser (self, up);
     return S_NEWS;
 }
 
@@ -1430,7 +1479,14 @@ rumor_membership_on_event (rumor_membership_t *self, int64_t now_ms,
         return -1;
     }
     s_outcome_t outcome = s_apply (self, now_ms, up, true);
-    return outcome == S_NEWS || outcome == S_KNOWN? 0: -1;
+    if (outcome != S_NEWS && outcome != S_KNOWN)
+        return -1;
+    rumor_id_t id;
+    s_member_t *m = rumor_id_from_bin (&id, up->id) == 0? s_lookup (self, &id)
+                                                         : NULL;
+    if (m && state == RUMOR__STATE__STATE_SUSPECT)
+        s_tell_suspect (self, m);
+    return 0;
 }
 
 static void

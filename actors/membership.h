@@ -170,6 +170,9 @@ typedef struct {
     uint64_t updates_applied;       //  updates that changed the table
     uint64_t duplicates;            //  updates we already held (not refused)
     uint64_t refuted;               //  suspicions of us refuted
+    uint64_t suspects_told;         //  our detector's suspicions sent to
+                                    //  the suspect itself (buddy system)
+    uint64_t refutes_told;          //  refutations sent to the accuser
     uint64_t confirmations;         //  "confirm" events emitted
     uint64_t reaped;                //  DEAD/LEFT entries removed
     uint64_t joins_sent;            //  Join messages sent

@@ -19,6 +19,8 @@ static const rumor_shell_counter_t s_counters [] = {
     S_COUNTER (reaped),
     S_COUNTER (joins_sent),
     S_COUNTER (joins_deferred),
+    S_COUNTER (suspects_told),
+    S_COUNTER (refutes_told),
     S_COUNTER (joins_answered),
     S_COUNTER (gossip_sent),
     S_COUNTER (push_pulls_sent),

@@ -845,16 +845,84 @@ test_confirm_on_new_accuser (void **state)
     //  The same accuser again: nothing
     s_gossip_one (a, T0 + 3, 4, s_update (&u, 2, GEN, 0, RUMOR__STATE__STATE_SUSPECT, 4));
     assert_null (rumor_membership_next_effect (a));
-    //  Our own detector agreeing: gossiped on, but no confirm to itself
+    //  Our own detector agreeing: gossiped on, but no confirm to itself;
+    //  the suspect hears it from us at once (s_tell_suspect)
     s_update (&u, 2, GEN, 0, RUMOR__STATE__STATE_SUSPECT, 1);
     assert_int_equal (rumor_membership_on_event (a, T0 + 4, "suspect", &u.pb.base), 0);
-    assert_null (rumor_membership_next_effect (a));
+    fx = s_collect (a, 1);
+    assert_int_equal (fx->n_events, 0);
+    assert_int_equal (fx->n_sends, 1);
+    assert_true (s_is (&fx->to [0], 2));
+    s_fx_free (&fx);
     assert_int_equal (rumor_membership_queue_size (a), 1);
     //  The accuser set is bounded (3 here): a fourth is not remembered
     s_gossip_one (a, T0 + 5, 5, s_update (&u, 2, GEN, 0, RUMOR__STATE__STATE_SUSPECT, 5));
     assert_null (rumor_membership_next_effect (a));
     assert_int_equal (rumor_membership_stats (a)->confirmations, 1);
     rumor_membership_destroy (&a);
+}
+
+//  Lifeguard's buddy system, sent at once: the member our detector
+//  suspects hears it from us directly, and its refutation goes straight
+//  back to the accuser named in it, before either waits for gossip
+static void
+test_suspicion_and_refutation_told_directly (void **state)
+{
+    (void) state;
+    rumor_membership_t *a = s_core (1);
+    s_add_alive (a, T0, 2);
+    s_add_alive (a, T0, 3);
+    s_drain (a);
+    //  Our detector suspects 2: one MemberUpdates to 2, with the suspicion
+    s_update_t u;
+    s_update (&u, 2, GEN, 0, RUMOR__STATE__STATE_SUSPECT, 1);
+    assert_int_equal (rumor_membership_on_event (a, T0 + 1, "suspect", &u.pb.base), 0);
+    s_fx_t *fx = s_collect (a, 1);
+    assert_int_equal (fx->n_sends, 1);
+    assert_true (s_is (&fx->to [0], 2));
+    assert_int_equal (fx->sends [0]->body_case, RUMOR__ENVELOPE__BODY_UPDATES);
+    Rumor__MemberUpdates *told = fx->sends [0]->updates;
+    assert_int_equal (told->n_updates, 1);
+    assert_true (s_has_member (told->updates, 1, 2, RUMOR__STATE__STATE_SUSPECT, 0));
+    assert_true (s_bin_is (told->updates [0]->accuser, 1));
+    s_fx_free (&fx);
+    assert_int_equal (rumor_membership_stats (a)->suspects_told, 1);
+    //  A suspicion gossiped by another node is not ours to tell
+    assert_int_equal (s_gossip_one (a, T0 + 2, 2,
+        s_update (&u, 3, GEN, 0, RUMOR__STATE__STATE_SUSPECT, 2)), 0);
+    fx = s_collect (a, 1);
+    assert_int_equal (fx->n_sends, 0);
+    s_fx_free (&fx);
+    assert_int_equal (rumor_membership_stats (a)->suspects_told, 1);
+    rumor_membership_destroy (&a);
+
+    //  Node 2 hears (through 3) that 1 suspects it: it refutes, and tells
+    //  node 1 its new incarnation directly
+    rumor_membership_t *b = s_core (2);
+    s_add_alive (b, T0, 1);
+    s_add_alive (b, T0, 3);
+    s_drain (b);
+    assert_int_equal (s_gossip_one (b, T0 + 3, 3,
+        s_update (&u, 2, GEN, 0, RUMOR__STATE__STATE_SUSPECT, 1)), 0);
+    assert_int_equal (rumor_membership_incarnation (b), 1);
+    fx = s_collect (b, 2);
+    assert_int_equal (fx->n_sends, 1);
+    assert_true (s_is (&fx->to [0], 1));
+    told = fx->sends [0]->updates;
+    assert_non_null (told);
+    assert_true (s_has_member (told->updates, told->n_updates, 2,
+                               RUMOR__STATE__STATE_ALIVE, 1));
+    s_fx_free (&fx);
+    assert_int_equal (rumor_membership_stats (b)->refutes_told, 1);
+    //  An accuser it does not know is told by gossip only
+    assert_int_equal (s_gossip_one (b, T0 + 4, 3,
+        s_update (&u, 2, GEN, 1, RUMOR__STATE__STATE_SUSPECT, 7)), 0);
+    assert_int_equal (rumor_membership_incarnation (b), 2);
+    fx = s_collect (b, 2);
+    assert_int_equal (fx->n_sends, 0);
+    s_fx_free (&fx);
+    assert_int_equal (rumor_membership_stats (b)->refutes_told, 1);
+    rumor_membership_destroy (&b);
 }
 
 static void
@@ -1722,6 +1790,7 @@ main (void)
         cmocka_unit_test (test_self_from_other_generations),
         cmocka_unit_test (test_member_event_on_every_change),
         cmocka_unit_test (test_confirm_on_new_accuser),
+        cmocka_unit_test (test_suspicion_and_refutation_told_directly),
         cmocka_unit_test (test_detector_events_are_applied_and_gossiped),
         cmocka_unit_test (test_gossip_round_to_fanout_members),
         cmocka_unit_test (test_gossip_batch_is_bounded_and_least_sent_first),
