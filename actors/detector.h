@@ -67,6 +67,7 @@
 //    unconfirmed suspicion waits 6x longer; each independent confirmation
 //    moves it toward the minimum (log-scaled).
 #define RUMOR_DETECTOR_SUSPICION_MAX_MULT_DFLT  6
+#define RUMOR_DETECTOR_FIRST_CONTACT_GRACE_DFLT 10000
 //  - awareness max 8 (Lifeguard, memberlist's AwarenessMaxMultiplier): a
 //    node that looks unhealthy itself probes up to 8x slower and waits up
 //    to 8x longer, instead of accusing healthy peers.
@@ -118,6 +119,11 @@ typedef struct {
     uint32_t pending_max;           //  probes + relays in flight, at most
     int64_t lost_suspicion_ms;      //  suspicion after conclusive evidence
                                     //  on a lost peer; 0 = off (>= 0)
+    int64_t first_contact_grace_ms; //  10000: a member that never answered
+                                    //  us is not suspected on our failed
+                                    //  probe for this long after we learnt
+                                    //  of it (first_contact_spared); 0 =
+                                    //  off (>= 0)
 } rumor_detector_cfg_t;
 
 //  Counters. Work done first, then one counter per refusal reason.
@@ -125,7 +131,10 @@ typedef struct {
     uint64_t probes;                //  probes started (round-robin + fast)
     uint64_t fast_probes;           //  of which out of turn (peer_lost)
     uint64_t probes_ok;             //  probes answered (direct or indirect)
-    uint64_t probes_failed;         //  probes that ended in suspicion
+    uint64_t probes_failed;         //  probes not answered in time
+    uint64_t first_contact_spared;  //  of which raised no suspicion: the
+                                    //  member never answered us and is
+                                    //  new (first_contact_grace)
     uint64_t ping_reqs_sent;        //  PingReqs sent as requester
     uint64_t relays;                //  PingReqs served as helper
     uint64_t acks_sent;             //  Acks we answered Pings with

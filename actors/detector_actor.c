@@ -16,6 +16,7 @@ static const rumor_shell_counter_t s_counters [] = {
     S_COUNTER (fast_probes),
     S_COUNTER (probes_ok),
     S_COUNTER (probes_failed),
+    S_COUNTER (first_contact_spared),
     S_COUNTER (ping_reqs_sent),
     S_COUNTER (relays),
     S_COUNTER (acks_sent),

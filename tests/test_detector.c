@@ -68,6 +68,18 @@ s_new (void)
     return s_new_cfg (&cfg);
 }
 
+//  For tests of what a failed probe does to a member fresh from s_alive:
+//  without the first-contact grace (test_first_contact_grace), which would
+//  spare it
+static rumor_detector_t *
+s_new_no_grace (void)
+{
+    rumor_detector_cfg_t cfg;
+    rumor_detector_cfg_defaults (&cfg);
+    cfg.first_contact_grace_ms = 0;
+    return s_new_cfg (&cfg);
+}
+
 
 //  --------------------------------------------------------------------------
 //  Effects, decoded
@@ -668,7 +680,7 @@ static void
 test_suspect_after_missed_ack (void **state)
 {
     (void) state;
-    rumor_detector_t *d = s_new ();
+    rumor_detector_t *d = s_new_no_grace ();
     s_alive (d, 2, 2);                      //  no one to ask indirectly
     int64_t t = s_tick_next (d);
     s_expect_ping (d, 2, NULL);
@@ -849,7 +861,7 @@ static void
 test_all_nacks_keep_awareness (void **state)
 {
     (void) state;
-    rumor_detector_t *d = s_new ();
+    rumor_detector_t *d = s_new_no_grace ();
     s_alive (d, 2, 5);
     int64_t t;
     uint64_t target;
@@ -904,7 +916,7 @@ static void
 test_late_ack_raises_awareness (void **state)
 {
     (void) state;
-    rumor_detector_t *d = s_new ();
+    rumor_detector_t *d = s_new_no_grace ();
     s_alive (d, 2, 5);
     int64_t t;
     uint64_t target;
@@ -930,6 +942,51 @@ test_late_ack_raises_awareness (void **state)
     //  by the target ends it)
     rumor_id_t target_id = s_id (target);
     assert_true (rumor_detector_suspects (d, &target_id));
+    rumor_detector_destroy (&d);
+}
+
+//  A member that never answered us is not suspected on our own failed
+//  probes for first_contact_grace_ms after we learnt of it (while a
+//  cluster forms on a busy host, first probes fail by the hundred). It is
+//  after the grace, and at once if it ever answered: the grace is for
+//  first contact only.
+static void
+test_first_contact_grace (void **state)
+{
+    (void) state;
+    rumor_detector_t *d = s_new ();         //  grace 10 s, from T0
+    s_alive (d, 2, 2);                      //  no helpers: direct only
+    world_t w = { .mute = 1ULL << 2 };
+    s_world_run (d, &w, T0 + 9999);
+    const rumor_detector_stats_t *stats = rumor_detector_stats (d);
+    assert_true (stats->probes_failed >= 3);
+    assert_int_equal (stats->first_contact_spared, stats->probes_failed);
+    assert_int_equal (stats->suspicions, 0);
+    assert_int_equal (s_world_count (&w, "suspect"), 0);
+    //  Our own health still pays for each failed probe (Lifeguard)
+    assert_true (rumor_detector_awareness (d) >= 1);
+    //  The first probe that fails past the grace accuses it
+    uint64_t failed = stats->probes_failed;
+    s_world_run (d, &w, T0 + 20000);
+    assert_int_equal (s_world_count (&w, "suspect"), 1);
+    assert_true (w.event_at [0] >= T0 + 10000);
+    assert_int_equal (stats->first_contact_spared, failed);
+    s_world_free (&w);
+    rumor_detector_destroy (&d);
+
+    //  A member that answered once is accused on its first failed probe
+    d = s_new ();
+    s_alive (d, 2, 2);
+    world_t answered = { 0 };
+    int64_t first = rumor_detector_next_deadline (d);
+    s_world_run (d, &answered, first);      //  one answered probe
+    assert_int_equal (rumor_detector_stats (d)->probes_ok, 1);
+    answered.mute = 1ULL << 2;
+    s_world_run (d, &answered, first + 3000);
+    assert_true (s_world_count (&answered, "suspect") == 1);
+    assert_true (answered.event_at [0] < first + 3000);
+    assert_int_equal (rumor_detector_stats (d)->first_contact_spared, 0);
+    s_world_free (&answered);
     rumor_detector_destroy (&d);
 }
 
@@ -1088,8 +1145,10 @@ test_lost_peer_with_conclusive_evidence_dies_fast (void **state)
     assert_true (slow >= T0 + 500 + 2000);
     //  On: fast probe ends at T0 + 500, every helper Nacked: dead 200 later
     assert_int_equal (s_killed_dead_at (200, true), T0 + 700);
-    //  Helpers silent: no conclusive evidence, the usual suspicion
-    assert_true (s_killed_dead_at (200, false) >= T0 + 500 + 2000);
+    //  Helpers silent: no conclusive evidence, and node 3 never answered
+    //  us: spared for the first-contact grace (10 s), then the usual
+    //  suspicion. Conclusive evidence above was not spared.
+    assert_true (s_killed_dead_at (200, false) >= T0 + 10000 + 2000);
 }
 
 
@@ -1627,6 +1686,7 @@ main (void)
         cmocka_unit_test (test_nack_missing_raises_awareness_and_slows_probing),
         cmocka_unit_test (test_all_nacks_keep_awareness),
         cmocka_unit_test (test_late_ack_raises_awareness),
+        cmocka_unit_test (test_first_contact_grace),
         cmocka_unit_test (test_own_refutation_raises_awareness),
         cmocka_unit_test (test_successful_probe_lowers_awareness),
         cmocka_unit_test (test_awareness_capped),
