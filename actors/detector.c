@@ -865,15 +865,16 @@ s_probe_go_indirect (rumor_detector_t *self, s_probe_t *probe)
 }
 
 //  A member that never answered us, learnt of less than first_contact_
-//  grace_ms ago, is not suspected on our own failed probe (others'
-//  suspicions still count). While a cluster forms every node is new to
-//  every other, links are still being set up, and on a busy host first
-//  probes fail by the hundred: 128 agents starting together on 2 cores
-//  raised 28,000 suspicions and 2,300 false deaths, and took 19 s to form
-//  instead of 8. (A grace of the shortest suspicion timeout, 1.7 s there,
-//  still let 1,500 false deaths through.) A new member that crashes at
-//  once is found at most the grace later, unless the evidence is
-//  conclusive (see s_probe_fail).
+//  grace_ms ago, is not suspected on our own failed probe when the
+//  failure may be ours: no helper to ask, or not every helper Nacked
+//  (see s_probe_fail). Others' suspicions still count. While a cluster
+//  forms every node is new to every other, links are still being set up,
+//  and on a busy host first probes fail by the hundred: 128 agents
+//  starting together on 2 cores raised 28,000 suspicions and 2,300 false
+//  deaths, and took 19 s to form instead of 8. (A grace of the shortest
+//  suspicion timeout, 1.7 s there, still let 1,500 false deaths through.)
+//  A new member that crashes while its helpers are healthy is accused as
+//  before: they Nack.
 static bool
 s_first_contact (rumor_detector_t *self, const s_target_t *target,
                  int64_t now)
@@ -906,9 +907,13 @@ s_probe_fail (rumor_detector_t *self, s_probe_t *probe, int64_t now)
     if (target->generation != probe->generation)
         return;                 //  we probed its previous run, dead by now:
                                 //  that says nothing about the restarted one
-    bool conclusive = probe->lost && probe->helper_count > 0
-                   && probe->nack_count == probe->helper_count;
-    if (!target->suspicion && !conclusive
+    //  Every helper Nacked: each reached its own verdict in time, so the
+    //  failure is not a sign of our own starvation; with the link to the
+    //  target lost too, the evidence is conclusive
+    bool helpers_sure = probe->helper_count > 0
+                     && probe->nack_count == probe->helper_count;
+    bool conclusive = probe->lost && helpers_sure;
+    if (!target->suspicion && !helpers_sure
     &&  s_first_contact (self, target, now)) {
         self->stats.first_contact_spared++;
         return;

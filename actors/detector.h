@@ -122,7 +122,8 @@ typedef struct {
     int64_t first_contact_grace_ms; //  10000: a member that never answered
                                     //  us is not suspected on our failed
                                     //  probe for this long after we learnt
-                                    //  of it (first_contact_spared); 0 =
+                                    //  of it, unless every helper asked
+                                    //  Nacked (first_contact_spared); 0 =
                                     //  off (>= 0)
 } rumor_detector_cfg_t;
 
@@ -134,7 +135,7 @@ typedef struct {
     uint64_t probes_failed;         //  probes not answered in time
     uint64_t first_contact_spared;  //  of which raised no suspicion: the
                                     //  member never answered us and is
-                                    //  new (first_contact_grace)
+                                    //  new (first_contact_grace_ms)
     uint64_t ping_reqs_sent;        //  PingReqs sent as requester
     uint64_t relays;                //  PingReqs served as helper
     uint64_t acks_sent;             //  Acks we answered Pings with

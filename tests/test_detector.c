@@ -945,11 +945,20 @@ test_late_ack_raises_awareness (void **state)
     rumor_detector_destroy (&d);
 }
 
+//  The member an event of the world is about is node n
+static bool
+s_bin_is_num (const fx_t *event, uint64_t n)
+{
+    return event
+        && s_num_bin (((Rumor__MemberUpdate *) event->detail)->id) == n;
+}
+
 //  A member that never answered us is not suspected on our own failed
 //  probes for first_contact_grace_ms after we learnt of it (while a
 //  cluster forms on a busy host, first probes fail by the hundred). It is
-//  after the grace, and at once if it ever answered: the grace is for
-//  first contact only.
+//  after the grace; at once if it ever answered (the grace is for first
+//  contact only); and at once if every helper Nacked (they found it
+//  silent themselves: the failure is not ours).
 static void
 test_first_contact_grace (void **state)
 {
@@ -987,6 +996,26 @@ test_first_contact_grace (void **state)
     assert_true (answered.event_at [0] < first + 3000);
     assert_int_equal (rumor_detector_stats (d)->first_contact_spared, 0);
     s_world_free (&answered);
+    rumor_detector_destroy (&d);
+
+    //  A new member that every helper finds silent is accused at once
+    d = s_new ();
+    s_alive (d, 2, 5);
+    world_t nacked = { .mute = 1ULL << 3, .nack = true };
+    s_world_run (d, &nacked, T0 + 3000);
+    assert_int_equal (s_world_count (&nacked, "suspect"), 1);
+    assert_true (s_bin_is_num (s_world_event (&nacked, "suspect", 0), 3));
+    assert_int_equal (rumor_detector_stats (d)->first_contact_spared, 0);
+    s_world_free (&nacked);
+    //  ... and one they do not answer for is spared
+    rumor_detector_destroy (&d);
+    d = s_new ();
+    s_alive (d, 2, 5);
+    world_t silent = { .mute = 1ULL << 3 };
+    s_world_run (d, &silent, T0 + 3000);
+    assert_int_equal (s_world_count (&silent, "suspect"), 0);
+    assert_int_equal (rumor_detector_stats (d)->first_contact_spared, 1);
+    s_world_free (&silent);
     rumor_detector_destroy (&d);
 }
 
