@@ -44,7 +44,7 @@ cmp -s "$tmp/first.trimmed" "$tmp/other.trimmed" \
 
 #  Bad usage: exit 2, usage on stderr, nothing run
 for args in "--bogus" "--nodes abc" "--nodes 0" "--loss 2" \
-            "--scenario nosuch" "--seed" "extra"; do
+            "--scenario nosuch" "--seed" "extra" "--settle -1"; do
     # shellcheck disable=SC2086
     "$sim" $args > "$tmp/bad.out" 2> "$tmp/bad.err"
     rc=$?

@@ -51,6 +51,7 @@ typedef struct {
     bool fast_path;                 //  --fast-path
     bool clean_warm_up;             //  --clean-warm-up
     int64_t linger;                 //  --linger
+    int64_t settle;                 //  --settle
     int64_t beacon;                 //  --beacon
     int64_t rto;                    //  --rto
 } s_options_t;
@@ -101,6 +102,8 @@ s_usage (FILE *out)
         "  --fast-path        crash: peers see the TCP reset at once\n"
         "  --clean-warm-up    form the cluster without loss; --loss applies\n"
         "                     from the scenario's action on\n"
+        "  --settle MS        update, crash, partition-heal: run MS ms more\n"
+        "                     after the warm-up (default 0; 5 s always)\n"
         "  --linger MS        once converged, run MS ms more (false verdicts\n"
         "                     over a fixed window; default 0)\n"
         "  --beacon MS        LAN beacons every MS ms (default 0: seeds only)\n"
@@ -190,6 +193,8 @@ s_parse_option (int option, const char *arg, s_options_t *options)
             return true;
         case 'L':
             return s_parse_int (arg, 0, 3600000, &options->linger);
+        case 'e':
+            return s_parse_int (arg, 0, 3600000, &options->settle);
         case 'R':
             return s_parse_int (arg, 0, 60000, &options->rto);
         default:
@@ -216,6 +221,7 @@ s_parse_options (int argc, char *argv [], s_options_t *options)
         { "fast-path", no_argument,       NULL, 'f' },
         { "clean-warm-up", no_argument,   NULL, 'w' },
         { "linger",    required_argument, NULL, 'L' },
+        { "settle",    required_argument, NULL, 'e' },
         { "beacon",    required_argument, NULL, 'b' },
         { "rto",       required_argument, NULL, 'R' },
         { "help",      no_argument,       NULL, 'h' },
@@ -387,7 +393,9 @@ s_warm_up (s_run_t *run)
             (run->last_alive - start) / 1000.0,
             stats->msgs_sent / node_seconds, stats->bytes_sent / node_seconds);
     //  Let the join storm's gossip settle so it does not count below
-    simnet_run_for (run->net, 5000);
+    //  (--settle: longer, so that every member is past the detector's
+    //  first-contact grace)
+    simnet_run_for (run->net, 5000 + run->options->settle);
     return true;
 }
 

@@ -13,7 +13,10 @@
 #     join), then the update is timed. Rounds = time to the goal / 200 ms.
 #  2. Detection: N = SIM_DETECT_NODES (100), `--scenario crash` at each loss
 #     of SIM_LOSSES with SIM_DETECT_SEEDS seeds, the cluster formed without
-#     loss (--clean-warm-up) and observed 30 s past detection (--linger):
+#     loss (--clean-warm-up), the crash SIM_DETECT_SETTLE ms (10000) after
+#     the warm-up's own 5 s (--settle: every member is past the detector's
+#     10 s first-contact grace, as in the live benchmark's settled
+#     cluster), and observed 30 s past detection (--linger):
 #     time until every live node lists the crashed one DEAD, and false
 #     verdicts (live nodes declared SUSPECT or DEAD) after the crash.
 #  Writes OUT_DIR/sim_scaling_raw.csv, sim_scaling.csv, sim_detect_raw.csv,
@@ -39,6 +42,7 @@ nodes=${SIM_NODES:-10 20 50 100 200 500 1000 2000 3000}
 losses=${SIM_LOSSES:-0 0.05 0.1 0.2 0.3}
 detect_nodes=${SIM_DETECT_NODES:-100}
 detect_seeds=${SIM_DETECT_SEEDS:-5}
+detect_settle=${SIM_DETECT_SETTLE:-10000}
 reserve_mb=${SIM_RESERVE_MB:-3000}
 malloc=${SIM_MALLOC:-/usr/lib/x86_64-linux-gnu/libmimalloc.so.2}
 preload=
@@ -140,7 +144,8 @@ for loss in $losses; do
     for seed in $(seq 1 "$detect_seeds"); do
         name=crash-$loss-$seed
         run_sim "$name" --nodes "$detect_nodes" --scenario crash \
-            --loss "$loss" --seed "$seed" --clean-warm-up --linger 30000
+            --loss "$loss" --seed "$seed" --clean-warm-up --linger 30000 \
+            --settle "$detect_settle"
         f=$tmp/$name.out
         conv=$(field "$f" 's/^converged: \(.*\)/\1/p')
         [ "$conv" = yes ] || { status=1; echo "sim_curves: crash loss $loss seed $seed did not converge"; }
