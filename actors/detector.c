@@ -508,14 +508,19 @@ s_probe_timeout (rumor_detector_t *self, const s_target_t *target)
                     self->cfg.probe_timeout_max_ms);
 }
 
-//  A helper's timeout before it Nacks: the same RTO, but the floor while
-//  the RTT is unknown, because the requester only waits what is left of its
-//  interval (at least interval - max) and a late Nack counts as missing.
+//  A helper's timeout before it Nacks: the same RTO, but 3/4 of the floor
+//  while the RTT is unknown. The requester only waits what is left of its
+//  interval, at least interval - max, which both profiles make the floor,
+//  and a late Nack counts as missing; so a helper that waited the whole
+//  floor Nacked one round trip too late, every time. Those missing Nacks
+//  raised the requester's awareness for nothing, and kept a new member
+//  that crashed from being accused (first-contact grace): found 7.9 s
+//  after its crash instead of 5.4 s (rumor-sim, 100 nodes, median of 5).
 static int64_t
 s_relay_timeout (rumor_detector_t *self, const s_target_t *target)
 {
     if (!target || target->srtt < 0)
-        return self->cfg.probe_timeout_min_ms;
+        return self->cfg.probe_timeout_min_ms * 3 / 4;
     return s_probe_timeout (self, target);
 }
 

@@ -1224,10 +1224,11 @@ test_ping_req_relay_nacks_on_timeout (void **state)
     s_drain (d);
     assert_int_equal (s_ping_req (d, t, 3, 9, 2), 0);
     s_drain (d);
-    //  RTT to 2 unknown: a helper waits the floor, then Nacks
-    rumor_detector_on_tick (d, t + 99);
+    //  RTT to 2 unknown: a helper waits 3/4 of the floor, then Nacks, so
+    //  that its Nack reaches a requester that had only the floor left
+    rumor_detector_on_tick (d, t + 74);
     s_expect_nothing (d);
-    rumor_detector_on_tick (d, t + 100);
+    rumor_detector_on_tick (d, t + 75);
     fx_t *fx = s_expect_send (d, 3, RUMOR__ENVELOPE__BODY_NACK);
     assert_int_equal (fx->env->nack->probe, 9);
     assert_int_equal (s_num_bin (fx->env->nack->target), 2);
