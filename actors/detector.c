@@ -77,8 +77,10 @@ typedef struct {
     uint64_t generation;            //  ours: its generation when we did
     int64_t sent_at;                //  when we pinged it
     int64_t timeout_at;             //  ours: go indirect; relay: send Nack
-    int64_t end_at;                 //  ours: end of interval, suspect
-    bool indirect;                  //  ours: PingReqs were sent
+    int64_t end_at;                 //  ours: end of interval, suspect;
+                                    //  relay: stop waiting for the Ack
+    bool indirect;                  //  ours: PingReqs were sent;
+                                    //  relay: the Nack was sent
     rumor_id_t helpers [RUMOR_DETECTOR_INDIRECT_MAX];   //  ours: asked
     bool nacked [RUMOR_DETECTOR_INDIRECT_MAX];          //  helper nacked
     uint32_t helper_count;          //  ours: helpers asked
@@ -508,20 +510,22 @@ s_probe_timeout (rumor_detector_t *self, const s_target_t *target)
                     self->cfg.probe_timeout_max_ms);
 }
 
-//  A helper's timeout before it Nacks: the same RTO, but 3/4 of the floor
-//  while the RTT is unknown. The requester only waits what is left of its
-//  interval, at least interval - max, which both profiles make the floor,
-//  and a late Nack counts as missing; so a helper that waited the whole
-//  floor Nacked one round trip too late, every time. Those missing Nacks
-//  raised the requester's awareness for nothing, and kept a new member
-//  that crashed from being accused (first-contact grace): found 7.9 s
-//  after its crash instead of 5.4 s (rumor-sim, 100 nodes, median of 5).
+//  A helper Nacks after 3/4 of the floor at the latest. The requester
+//  only waits what is left of its interval, at least interval - max, which
+//  both profiles make the floor, and a late Nack counts as missing: it
+//  raises the requester's awareness (Lifeguard) for the helper's delay,
+//  not its own, and keeps a new member that crashed from being accused
+//  (first-contact grace). A helper that waited the whole floor Nacked one
+//  round trip too late, every time: a crash 5 s after forming was found
+//  7.9 s after it instead of 5.4 s (rumor-sim, 100 nodes, median of 5).
+//  The same held for a helper whose RTO to the target had grown past the
+//  floor (a loaded host). The Nack only says that the helper is alive;
+//  the helper still waits its own RTO for the target's Ack, and forwards
+//  it if it comes.
 static int64_t
-s_relay_timeout (rumor_detector_t *self, const s_target_t *target)
+s_relay_nack_after (rumor_detector_t *self)
 {
-    if (!target || target->srtt < 0)
-        return self->cfg.probe_timeout_min_ms * 3 / 4;
-    return s_probe_timeout (self, target);
+    return self->cfg.probe_timeout_min_ms * 3 / 4;
 }
 
 //  Lifeguard local health: intervals and timeouts stretch by awareness + 1.
@@ -978,10 +982,13 @@ s_probe_tick (rumor_detector_t *self, size_t index, int64_t now)
 {
     s_probe_t *probe = self->pending [index];
     if (probe->relay) {
-        if (now < probe->timeout_at)
+        if (!probe->indirect && now >= probe->timeout_at) {
+            s_send_nack (self, &probe->requester, probe->requester_probe,
+                         &probe->target);
+            probe->indirect = true;
+        }
+        if (now < probe->end_at)
             return false;
-        s_send_nack (self, &probe->requester, probe->requester_probe,
-                     &probe->target);
     }
     else {
         if (now < probe->end_at) {
@@ -1174,7 +1181,10 @@ s_handle_ping_req (rumor_detector_t *self, int64_t now,
     probe->relay = true;
     probe->requester = *sender;
     probe->requester_probe = ping_req->probe;
-    probe->timeout_at = now + s_relay_timeout (self, target);
+    probe->timeout_at = now + s_relay_nack_after (self);
+    //  Its own RTO to the target (the ceiling while unknown), at least
+    //  the floor: longer than the Nack
+    probe->end_at = now + s_probe_timeout (self, target);
     //  Our endpoint for it is kept current by membership; the requester's
     //  is only a fallback
     const char *endpoint = target->endpoint [0]? target->endpoint
@@ -1476,8 +1486,7 @@ rumor_detector_next_deadline (rumor_detector_t *self)
     int64_t next = self->next_probe_at;
     for (size_t index = 0; index < self->pending_size; index++) {
         s_probe_t *probe = self->pending [index];
-        int64_t due = probe->relay || !probe->indirect
-                    ? probe->timeout_at: probe->end_at;
+        int64_t due = !probe->indirect? probe->timeout_at: probe->end_at;
         if (next < 0 || due < next)
             next = due;
     }

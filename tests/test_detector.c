@@ -1223,17 +1223,73 @@ test_ping_req_relay_nacks_on_timeout (void **state)
     int64_t t = s_tick_next (d);            //  our own probe goes out first
     s_drain (d);
     assert_int_equal (s_ping_req (d, t, 3, 9, 2), 0);
-    s_drain (d);
+    fx_t *fx = s_expect_send (d, 2, RUMOR__ENVELOPE__BODY_PING);
+    uint64_t relay = fx->env->ping->probe;
+    s_fx_free (&fx);
     //  RTT to 2 unknown: a helper waits 3/4 of the floor, then Nacks, so
     //  that its Nack reaches a requester that had only the floor left
     rumor_detector_on_tick (d, t + 74);
     s_expect_nothing (d);
     rumor_detector_on_tick (d, t + 75);
-    fx_t *fx = s_expect_send (d, 3, RUMOR__ENVELOPE__BODY_NACK);
+    fx = s_expect_send (d, 3, RUMOR__ENVELOPE__BODY_NACK);
     assert_int_equal (fx->env->nack->probe, 9);
     assert_int_equal (s_num_bin (fx->env->nack->target), 2);
     s_fx_free (&fx);
     assert_int_equal (rumor_detector_stats (d)->nacks_sent, 1);
+    //  Nacked once only; the relay ends at our own RTO (the ceiling: RTT
+    //  unknown), after which the target's Ack is not forwarded
+    rumor_detector_on_tick (d, t + 200);
+    s_expect_nothing (d);
+    rumor_detector_on_tick (d, t + 400);
+    s_drain (d);                            //  our own probe goes indirect
+    assert_int_equal (rumor_detector_stats (d)->nacks_sent, 1);
+    assert_int_equal (s_ack (d, t + 401, 2, relay, t, 2), -1);
+    assert_int_equal (rumor_detector_stats (d)->ack_unknown_probe, 1);
+    assert_int_equal (rumor_detector_stats (d)->acks_forwarded, 0);
+    rumor_detector_destroy (&d);
+}
+
+//  A helper whose RTO to the target grew past the floor (a loaded host)
+//  still Nacks at 3/4 of the floor, and forwards the target's Ack if it
+//  comes later, within that RTO
+static void
+test_ping_req_slow_target_nacked_in_time_then_acked (void **state)
+{
+    (void) state;
+    rumor_detector_t *d = s_new ();
+    s_alive (d, 2, 2);
+    //  Our own probe of 2 takes 300 ms: RTO = 300 + 4 x 150, the ceiling
+    int64_t t = s_tick_next (d);
+    fx_t *fx = s_expect_send (d, 2, RUMOR__ENVELOPE__BODY_PING);
+    uint64_t own = fx->env->ping->probe;
+    s_fx_free (&fx);
+    assert_int_equal (s_ack (d, t + 300, 2, own, t, 2), 0);
+    rumor_id_t two = s_id (2);
+    assert_int_equal (rumor_detector_rtt (d, &two), 300);
+    s_drain (d);
+    s_alive (d, 3, 3);
+    s_drain (d);
+
+    int64_t at = t + 310;
+    assert_int_equal (s_ping_req (d, at, 3, 9, 2), 0);
+    fx = s_expect_send (d, 2, RUMOR__ENVELOPE__BODY_PING);
+    uint64_t relay = fx->env->ping->probe;
+    s_fx_free (&fx);
+    rumor_detector_on_tick (d, at + 74);
+    s_expect_nothing (d);
+    rumor_detector_on_tick (d, at + 75);
+    fx = s_expect_send (d, 3, RUMOR__ENVELOPE__BODY_NACK);
+    assert_int_equal (fx->env->nack->probe, 9);
+    s_fx_free (&fx);
+    //  The target answers after the Nack: forwarded all the same
+    assert_int_equal (s_ack (d, at + 250, 2, relay, at, 2), 0);
+    fx = s_expect_send (d, 3, RUMOR__ENVELOPE__BODY_ACK);
+    assert_int_equal (fx->env->ack->probe, 9);
+    assert_int_equal (s_num_bin (fx->env->ack->target), 2);
+    s_fx_free (&fx);
+    s_expect_nothing (d);
+    assert_int_equal (rumor_detector_stats (d)->nacks_sent, 1);
+    assert_int_equal (rumor_detector_stats (d)->acks_forwarded, 1);
     rumor_detector_destroy (&d);
 }
 
@@ -1271,10 +1327,14 @@ test_pending_probes_are_bounded (void **state)
     assert_int_equal (s_ping_req (d, T0, 3, 3, 2), -1);
     assert_int_equal (rumor_detector_stats (d)->pending_full, 1);
     s_drain (d);
-    //  Once they are done (Nacked), there is room again
+    //  Once they are done (Nacked, then no Ack within the ceiling: RTT
+    //  unknown), there is room again
     rumor_detector_on_tick (d, T0 + 100);
     s_drain (d);
-    assert_int_equal (s_ping_req (d, T0 + 100, 3, 4, 2), 0);
+    assert_int_equal (s_ping_req (d, T0 + 100, 3, 4, 2), -1);
+    rumor_detector_on_tick (d, T0 + 400);
+    s_drain (d);
+    assert_int_equal (s_ping_req (d, T0 + 400, 3, 5, 2), 0);
     rumor_detector_destroy (&d);
 }
 
@@ -1726,6 +1786,7 @@ main (void)
         cmocka_unit_test (test_lost_peer_with_conclusive_evidence_dies_fast),
         cmocka_unit_test (test_ping_req_relay_forwards_ack),
         cmocka_unit_test (test_ping_req_relay_nacks_on_timeout),
+        cmocka_unit_test (test_ping_req_slow_target_nacked_in_time_then_acked),
         cmocka_unit_test (test_ping_req_for_self_or_unknown_refused),
         cmocka_unit_test (test_pending_probes_are_bounded),
         cmocka_unit_test (test_suspicion_timeout_formula_table),
