@@ -98,6 +98,13 @@
 //  healthy one that was restarting comes back within a second.
 #define S_BACKOFF_MIN_MS    1000
 #define S_BACKOFF_MAX_MS    60000
+//  ... but a live member's endpoint starts at 100 ms: a member was
+//  admitted before, so a failed handshake with it is most likely a key
+//  rotation in flight (a newcomer with the new key only, while the others
+//  still serve the old one for S_REKEY_DELAY_MS), and every send to it is
+//  dropped while it backs off. A member that really lost the secret
+//  doubles to the same 60 s within 10 failures.
+#define S_BACKOFF_MEMBER_MS 100
 //  Endpoints in backoff remembered (bounded like the anonymous links; the
 //  oldest deadline is forgotten first) and how long after its deadline a
 //  quiet entry is dropped
@@ -1924,7 +1931,8 @@ s_handle_dealer (self_t *self, s_link_t *link)
 //  Back an endpoint off: 1 s after its first give-up, twice the last
 //  delay after each next one, at most 60 s.
 static void
-s_backoff_bump (self_t *self, const char *endpoint, int64_t now)
+s_backoff_bump (self_t *self, const char *endpoint, int64_t first,
+                int64_t now)
 {
     s_backoff_t *backoff = (s_backoff_t *) zhashx_lookup (self->backoff,
                                                           endpoint);
@@ -1946,7 +1954,7 @@ s_backoff_bump (self_t *self, const char *endpoint, int64_t now)
         assert (backoff);
         zhashx_insert (self->backoff, endpoint, backoff);
     }
-    backoff->delay = backoff->delay? backoff->delay * 2: S_BACKOFF_MIN_MS;
+    backoff->delay = backoff->delay? backoff->delay * 2: first;
     if (backoff->delay > S_BACKOFF_MAX_MS)
         backoff->delay = S_BACKOFF_MAX_MS;
     backoff->until = now + backoff->delay;
@@ -1978,7 +1986,10 @@ s_link_failed (self_t *self, s_link_t *link, int64_t now)
         }
     }
     self->sec.links_given_up++;
-    s_backoff_bump (self, link->endpoint, now);
+    bool member = link->peer && link->peer->gone_at == 0
+               && link->peer->state != S_STATE_UNKNOWN;
+    s_backoff_bump (self, link->endpoint,
+                    member? S_BACKOFF_MEMBER_MS: S_BACKOFF_MIN_MS, now);
     if (!link->peer && zhashx_lookup (self->anon, link->endpoint) == link)
         zhashx_delete (self->anon, link->endpoint);
     s_link_destroy (self, &link);
