@@ -1079,13 +1079,53 @@ s_deliver (rumor_app_t *self, const bcast_t *msg)
     self->stats.delivered++;
 }
 
+static void s_ihave_flush (rumor_app_t *self, int64_t now);
+
+//  Drop the queued refs that were announced at least once; returns how
+//  many went.
+static size_t
+s_ihave_cut_announced (rumor_app_t *self)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < self->refs_count; i++)
+        if (self->refs [i].rounds == self->cfg.ihave_rounds)
+            self->refs [kept++] = self->refs [i];
+    size_t cut = self->refs_count - kept;
+    self->refs_count = kept;
+    if (kept == 0)
+        self->ihave_due = -1;
+    return cut;
+}
+
+//  The IHave queue is full: make room without losing an announcement.
+//  IHave is the only repair of a cut tree, and under load the tree is cut
+//  and regrown all the time (both ends of a link prune it when duplicates
+//  cross); a message whose ref was dropped unannounced everywhere is lost
+//  to every node below the cut (measured: 8 nodes flooded by one sayer,
+//  3 runs in 6 lost 0.01-0.7% of the events at half of the receivers).
+//  So refs announced at least once give up their later rounds first; if
+//  none was announced yet, the batch goes now instead of at the interval,
+//  which announces every one of them once. False if there is no room yet.
+static bool
+s_ihave_make_room (rumor_app_t *self, int64_t now)
+{
+    size_t cut = s_ihave_cut_announced (self);
+    if (cut == 0) {
+        s_ihave_flush (self, now);
+        cut = s_ihave_cut_announced (self);
+    }
+    self->stats.ihave_rounds_cut += cut;
+    return self->refs_count < self->refs_max;
+}
+
 //  Queue a ref for the next IHave batch, arming the batch timer.
 static void
 s_ihave_queue (rumor_app_t *self, int64_t now, const bcast_t *msg)
 {
     if (self->lazy.size == 0)
         return;                     //  nobody to announce to
-    if (self->refs_count == self->refs_max) {
+    if (self->refs_count == self->refs_max
+    &&  !s_ihave_make_room (self, now)) {
         self->stats.ihave_dropped++;
         return;
     }

@@ -131,6 +131,8 @@ typedef struct {
     uint64_t ihave_refs_sent;       //  refs carried by those
     uint64_t ihave_received;        //  IHave messages accepted
     uint64_t ihave_dropped;         //  refs not announced (queue full)
+    uint64_t ihave_rounds_cut;      //  refs announced fewer than ihave_rounds
+                                    //  times, to make room (queue full)
     uint64_t graft_sent;            //  Graft messages sent (repairs)
     uint64_t graft_received;        //  Graft messages accepted
     uint64_t graft_served;          //  events re-sent to answer a Graft

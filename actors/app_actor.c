@@ -22,6 +22,7 @@ static const rumor_shell_counter_t s_counters [] = {
     S_COUNTER (ihave_refs_sent),
     S_COUNTER (ihave_received),
     S_COUNTER (ihave_dropped),
+    S_COUNTER (ihave_rounds_cut),
     S_COUNTER (graft_sent),
     S_COUNTER (graft_received),
     S_COUNTER (graft_served),
