@@ -1610,7 +1610,7 @@ rumor_anti_entropy_destroy (rumor_anti_entropy_t **self_p)
     }
 }
 
-zmsg_t *
+zframe_t *
 rumor_anti_entropy_next_effect (rumor_anti_entropy_t *self)
 {
     assert (self);

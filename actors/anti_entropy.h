@@ -166,7 +166,7 @@ int64_t rumor_anti_entropy_next_deadline (rumor_anti_entropy_t *self);
 
 //  Output: the next effect (SEND or EVENT, see effects.h), or NULL. Caller
 //  owns it.
-zmsg_t *rumor_anti_entropy_next_effect (rumor_anti_entropy_t *self);
+zframe_t *rumor_anti_entropy_next_effect (rumor_anti_entropy_t *self);
 
 //  Counters.
 const rumor_anti_entropy_stats_t *rumor_anti_entropy_stats (

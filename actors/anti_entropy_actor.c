@@ -82,7 +82,7 @@ s_next_deadline (void *self)
     return rumor_anti_entropy_next_deadline ((rumor_anti_entropy_t *) self);
 }
 
-static zmsg_t *
+static zframe_t *
 s_next_effect (void *self)
 {
     return rumor_anti_entropy_next_effect ((rumor_anti_entropy_t *) self);

@@ -231,7 +231,7 @@ void rumor_app_on_tick (rumor_app_t *self, int64_t now_ms);
 int64_t rumor_app_next_deadline (rumor_app_t *self);
 
 //  Next effect, or NULL. Caller owns it.
-zmsg_t *rumor_app_next_effect (rumor_app_t *self);
+zframe_t *rumor_app_next_effect (rumor_app_t *self);
 
 //  Counters, borrowed, valid while self is.
 const rumor_app_stats_t *rumor_app_stats (rumor_app_t *self);

@@ -101,7 +101,7 @@ s_next_deadline (void *self)
     return rumor_app_next_deadline ((rumor_app_t *) self);
 }
 
-static zmsg_t *
+static zframe_t *
 s_next_effect (void *self)
 {
     return rumor_app_next_effect ((rumor_app_t *) self);

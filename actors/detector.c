@@ -1498,7 +1498,7 @@ rumor_detector_next_deadline (rumor_detector_t *self)
     return next;
 }
 
-zmsg_t *
+zframe_t *
 rumor_detector_next_effect (rumor_detector_t *self)
 {
     assert (self);

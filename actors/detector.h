@@ -231,7 +231,7 @@ int64_t rumor_detector_next_deadline (rumor_detector_t *self);
 
 //  Output: next effect (SEND or EVENT, see effects.h), or NULL. Caller
 //  owns the message and must destroy it.
-zmsg_t *rumor_detector_next_effect (rumor_detector_t *self);
+zframe_t *rumor_detector_next_effect (rumor_detector_t *self);
 
 //  Counters; borrowed, valid while self is.
 const rumor_detector_stats_t *rumor_detector_stats (rumor_detector_t *self);

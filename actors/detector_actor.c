@@ -90,7 +90,7 @@ s_next_deadline (void *self)
     return rumor_detector_next_deadline ((rumor_detector_t *) self);
 }
 
-static zmsg_t *
+static zframe_t *
 s_next_effect (void *self)
 {
     return rumor_detector_next_effect ((rumor_detector_t *) self);

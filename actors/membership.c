@@ -1587,7 +1587,7 @@ rumor_membership_next_deadline (rumor_membership_t *self)
     return deadline;
 }
 
-zmsg_t *
+zframe_t *
 rumor_membership_next_effect (rumor_membership_t *self)
 {
     assert (self);

@@ -257,7 +257,7 @@ void rumor_membership_on_tick (rumor_membership_t *self, int64_t now_ms);
 int64_t rumor_membership_next_deadline (rumor_membership_t *self);
 
 //  Next effect, or NULL. Caller owns it and must destroy it.
-zmsg_t *rumor_membership_next_effect (rumor_membership_t *self);
+zframe_t *rumor_membership_next_effect (rumor_membership_t *self);
 
 //  Counters; borrowed, valid while self is.
 const rumor_membership_stats_t *rumor_membership_stats (rumor_membership_t *self);

@@ -97,7 +97,7 @@ s_next_deadline (void *self)
     return rumor_membership_next_deadline (((s_actor_t *) self)->core);
 }
 
-static zmsg_t *
+static zframe_t *
 s_next_effect (void *self)
 {
     return rumor_membership_next_effect (((s_actor_t *) self)->core);

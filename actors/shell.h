@@ -41,8 +41,8 @@
             Ends the actor; the core is destroyed.
 
     Actor -> supervisor:
-        "SEND" | to | endpoint | body       an effect (effects.h)
-        "EVENT" | kind | detail | extra     an effect (effects.h)
+        SEND or EVENT effect                one frame (effects.h), whose
+                                            first byte is no string's
         "REPLY" | seq | rc | data...        answer to a command
         "NOTICE" | what                     a notice from the core's vtable
                                             (membership: "LEFT" once the
@@ -105,7 +105,7 @@ typedef struct {
                      const ProtobufCMessage *detail);
     void (*on_tick) (void *core, int64_t now_ms);
     int64_t (*next_deadline) (void *core);
-    zmsg_t *(*next_effect) (void *core);
+    zframe_t *(*next_effect) (void *core);
     //  Append the core's counters to reply as name/value string frames.
     void (*stats) (void *core, zmsg_t *reply);
     //  An API command: append rc (int32 frame) and any data to reply,

@@ -1132,13 +1132,23 @@ rumor_codec_free_beacon (Rumor__Beacon **beacon_p)
 zframe_t *
 rumor_codec_pack (const ProtobufCMessage *msg)
 {
+    return rumor_codec_pack_after (NULL, 0, msg);
+}
+
+zframe_t *
+rumor_codec_pack_after (const void *head, size_t head_size,
+                        const ProtobufCMessage *msg)
+{
     assert (msg);
+    assert (head || head_size == 0);
     size_t size = protobuf_c_message_get_packed_size (msg);
     if (size > RUMOR_FRAME_MAX)
         return NULL;
-    zframe_t *frame = zframe_new (NULL, size);
+    zframe_t *frame = zframe_new (NULL, head_size + size);
     assert (frame);
-    protobuf_c_message_pack (msg, zframe_data (frame));
+    if (head_size)
+        memcpy (zframe_data (frame), head, head_size);
+    protobuf_c_message_pack (msg, zframe_data (frame) + head_size);
     return frame;
 }
 

@@ -117,6 +117,12 @@ typedef enum {
 //  if the encoding would exceed RUMOR_FRAME_MAX.
 zframe_t *rumor_codec_pack (const ProtobufCMessage *msg);
 
+//  Pack msg into a new frame after head_size bytes copied from head (a
+//  caller's own framing, e.g. an effect's header). NULL if the encoding
+//  alone would exceed RUMOR_FRAME_MAX.
+zframe_t *rumor_codec_pack_after (const void *head, size_t head_size,
+                                  const ProtobufCMessage *msg);
+
 //  Build a complete frame: the header (version set here), then n piggyback
 //  updates, then body (the packed body-only Envelope from a core). Returns
 //  a new frame, or NULL if the result would exceed RUMOR_FRAME_MAX, or if

@@ -5,21 +5,22 @@
 
 #include "effects.h"
 
+//  The fixed part of a SEND: type byte and destination id
+#define S_SEND_HEAD     (1 + RUMOR_ID_SIZE)
+//  Longest endpoint or event kind/extra string an effect carries: the
+//  cores take endpoints from the wire or the program (bounded there to
+//  RUMOR_NAME_MAX) and name kinds themselves; extra is at most a hex id
+//  or a short word. A longer one is refused like an oversized body.
+#define S_STRING_MAX    RUMOR_NAME_MAX
+
 struct _rumor_fx_t {
-    zlistx_t *queue;                //  zmsg_t effects, oldest first
+    zlistx_t *queue;                //  zframe_t effects, oldest first
 };
 
-//  Add a string frame with its NUL, so a view can borrow it in place.
 static void
-s_add_string (zmsg_t *msg, const char *string)
+s_frame_destroy (void **item)
 {
-    zmsg_addmem (msg, string, strlen (string) + 1);
-}
-
-static void
-s_msg_destroy (void **item)
-{
-    zmsg_destroy ((zmsg_t **) item);
+    zframe_destroy ((zframe_t **) item);
 }
 
 rumor_fx_t *
@@ -29,7 +30,7 @@ rumor_fx_new (void)
     assert (self);
     self->queue = zlistx_new ();
     assert (self->queue);
-    zlistx_set_destructor (self->queue, s_msg_destroy);
+    zlistx_set_destructor (self->queue, s_frame_destroy);
     return self;
 }
 
@@ -45,6 +46,18 @@ rumor_fx_destroy (rumor_fx_t **self_p)
     }
 }
 
+//  Append string and its NUL at head [*used]; false if it does not fit.
+static bool
+s_put_string (byte *head, size_t *used, size_t max, const char *string)
+{
+    size_t size = strlen (string) + 1;
+    if (size > S_STRING_MAX + 1 || *used + size > max)
+        return false;
+    memcpy (head + *used, string, size);
+    *used += size;
+    return true;
+}
+
 int
 rumor_fx_send (rumor_fx_t *self, const rumor_id_t *to,
                const char *endpoint, const Rumor__Envelope *body)
@@ -52,18 +65,19 @@ rumor_fx_send (rumor_fx_t *self, const rumor_id_t *to,
     assert (self);
     assert (body);
     assert (to || endpoint);
-    zframe_t *packed = rumor_codec_pack (&body->base);
-    if (!packed)
-        return -1;
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, "SEND");
+    byte head [S_SEND_HEAD + S_STRING_MAX + 1];
+    head [0] = RUMOR_FX_SEND;
     if (to)
-        zmsg_addmem (msg, to->bytes, RUMOR_ID_SIZE);
+        memcpy (head + 1, to->bytes, RUMOR_ID_SIZE);
     else
-        zmsg_addmem (msg, NULL, 0);
-    s_add_string (msg, endpoint? endpoint: "");
-    zmsg_append (msg, &packed);
-    zlistx_add_end (self->queue, msg);
+        memset (head + 1, 0, RUMOR_ID_SIZE);
+    size_t used = S_SEND_HEAD;
+    if (!s_put_string (head, &used, sizeof (head), endpoint? endpoint: ""))
+        return -1;
+    zframe_t *frame = rumor_codec_pack_after (head, used, &body->base);
+    if (!frame)
+        return -1;
+    zlistx_add_end (self->queue, frame);
     return 0;
 }
 
@@ -74,27 +88,28 @@ rumor_fx_event (rumor_fx_t *self, const char *kind,
     assert (self);
     assert (kind);
     assert (detail);
-    zframe_t *packed = rumor_codec_pack (detail);
-    if (!packed)
+    byte head [1 + 2 * (S_STRING_MAX + 1)];
+    head [0] = RUMOR_FX_EVENT;
+    size_t used = 1;
+    if (!s_put_string (head, &used, sizeof (head), kind)
+    ||  !s_put_string (head, &used, sizeof (head), extra? extra: ""))
         return -1;
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, "EVENT");
-    s_add_string (msg, kind);
-    zmsg_append (msg, &packed);
-    s_add_string (msg, extra? extra: "");
-    zlistx_add_end (self->queue, msg);
+    zframe_t *frame = rumor_codec_pack_after (head, used, detail);
+    if (!frame)
+        return -1;
+    zlistx_add_end (self->queue, frame);
     return 0;
 }
 
-zmsg_t *
+zframe_t *
 rumor_fx_pop (rumor_fx_t *self)
 {
     assert (self);
     //  Detach so the list's destructor does not free what we return
-    zmsg_t *msg = (zmsg_t *) zlistx_first (self->queue);
-    if (msg)
+    zframe_t *frame = (zframe_t *) zlistx_first (self->queue);
+    if (frame)
         zlistx_detach_cur (self->queue);
-    return msg;
+    return frame;
 }
 
 size_t
@@ -104,52 +119,57 @@ rumor_fx_size (rumor_fx_t *self)
     return zlistx_size (self->queue);
 }
 
-static bool
-s_frame_is (zframe_t *frame, const char *string)
-{
-    return frame && zframe_streq (frame, string);
-}
-
-//  A string frame, as a NUL-terminated string borrowed from the frame.
-//  Effects are built by rumor_fx_send/event, which add the NUL; anything
-//  else is refused.
+//  The NUL-terminated string at data [*at], borrowed; moves *at past its
+//  NUL. NULL if no NUL comes before size.
 static const char *
-s_frame_string (zframe_t *frame)
+s_take_string (const byte *data, size_t size, size_t *at)
 {
-    size_t size = zframe_size (frame);
-    if (size == 0 || zframe_data (frame) [size - 1] != 0)
+    if (*at >= size)
         return NULL;
-    return (const char *) zframe_data (frame);
+    const byte *nul = (const byte *) memchr (data + *at, 0, size - *at);
+    if (!nul)
+        return NULL;
+    const char *string = (const char *) data + *at;
+    *at = (size_t) (nul - data) + 1;
+    return string;
 }
 
 int
-rumor_fx_parse (zmsg_t *msg, rumor_fx_view_t *view)
+rumor_fx_parse_data (const byte *data, size_t size, rumor_fx_view_t *view)
 {
-    assert (msg);
     assert (view);
     memset (view, 0, sizeof (*view));
-    if (zmsg_size (msg) != 4)
+    if (size == 0 || !data)
         return -1;
-    zframe_t *head = zmsg_first (msg);
-    zframe_t *second = zmsg_next (msg);
-    zframe_t *third = zmsg_next (msg);
-    zframe_t *fourth = zmsg_next (msg);
-    if (s_frame_is (head, "SEND")) {
-        view->is_send = true;
-        if (zframe_size (second) == RUMOR_ID_SIZE)
-            memcpy (view->to.bytes, zframe_data (second), RUMOR_ID_SIZE);
-        else
-        if (zframe_size (second) != 0)
+    size_t at = 1;
+    if (data [0] == RUMOR_FX_SEND) {
+        if (size < S_SEND_HEAD)
             return -1;
-        view->endpoint = s_frame_string (third);
-        view->payload = fourth;
-        return view->endpoint? 0: -1;
+        view->is_send = true;
+        memcpy (view->to.bytes, data + 1, RUMOR_ID_SIZE);
+        at = S_SEND_HEAD;
+        view->endpoint = s_take_string (data, size, &at);
+        if (!view->endpoint)
+            return -1;
     }
-    if (s_frame_is (head, "EVENT")) {
-        view->kind = s_frame_string (second);
-        view->payload = third;
-        view->extra = s_frame_string (fourth);
-        return view->kind && view->kind [0] && view->extra? 0: -1;
+    else
+    if (data [0] == RUMOR_FX_EVENT) {
+        view->kind = s_take_string (data, size, &at);
+        view->extra = view->kind? s_take_string (data, size, &at): NULL;
+        if (!view->extra || !view->kind [0])
+            return -1;
     }
-    return -1;
+    else
+        return -1;
+    view->body = data + at;
+    view->body_size = size - at;
+    return 0;
+}
+
+int
+rumor_fx_parse (zframe_t *frame, rumor_fx_view_t *view)
+{
+    assert (frame);
+    return rumor_fx_parse_data (zframe_data (frame), zframe_size (frame),
+                                view);
 }

@@ -3,16 +3,22 @@
 
     A core never touches a socket: it queues effects, and its shell (the
     actor in a live node, or the simulated network) drains them in order
-    with rumor_fx_pop. An effect is a zmsg_t whose first frame says what it
-    is; the same zmsg can travel over an inproc pipe unchanged.
+    with rumor_fx_pop. An effect is one zframe_t, so that it crosses an
+    inproc pipe as one ZeroMQ message (one allocation and one send, not one
+    per field: the effects of a busy node are most of its pipe traffic).
+    Its first byte says what it is, which no string frame of the pipes
+    starts with:
 
-    SEND: a message for one peer
-        "SEND" | to: 16-byte id, or empty when only the endpoint is known
-               | endpoint: "tcp://host:port", or "" when the id is enough
-               | body: packed Envelope with only its body set (see codec.h)
-
-    EVENT: something other actors or the program should learn
-        "EVENT" | kind | detail: packed protobuf sub-message | extra: string
+    SEND (RUMOR_FX_SEND): a message for one peer
+        0x01 | to: 16-byte id, all zero when only the endpoint is known
+             | endpoint: "tcp://host:port" and a NUL ("" when the id is
+               enough)
+             | body: packed Envelope with only its body set (see codec.h),
+               to the end of the frame
+    EVENT (RUMOR_FX_EVENT): something other actors or the program should
+    learn
+        0x02 | kind and a NUL | extra and a NUL
+             | detail: packed protobuf sub-message, to the end of the frame
 
     The event kinds, who emits them and who consumes them, are the contract
     between the cores (the simulator and the live node route them alike):
@@ -55,6 +61,10 @@
 
 #include "codec.h"
 
+//  First byte of an effect frame
+#define RUMOR_FX_SEND   0x01
+#define RUMOR_FX_EVENT  0x02
+
 typedef struct _rumor_fx_t rumor_fx_t;
 
 //  Create an empty effect queue.
@@ -75,28 +85,33 @@ int rumor_fx_event (rumor_fx_t *self, const char *kind,
                     const ProtobufCMessage *detail, const char *extra);
 
 //  Take the oldest effect, or NULL if none. Caller owns it.
-zmsg_t *rumor_fx_pop (rumor_fx_t *self);
+zframe_t *rumor_fx_pop (rumor_fx_t *self);
 
 //  Number of queued effects.
 size_t rumor_fx_size (rumor_fx_t *self);
 
-//  Parsed view of an effect, for shells and tests. Pointers borrow from msg.
+//  Parsed view of an effect, for shells and tests. Pointers borrow from
+//  the frame.
 typedef struct {
     bool is_send;                   //  SEND (true) or EVENT (false)
     rumor_id_t to;                  //  SEND: destination, zero if by endpoint
     const char *endpoint;           //  SEND: endpoint, "" if none
     const char *kind;               //  EVENT: kind
     const char *extra;              //  EVENT: extra string
-    zframe_t *payload;              //  SEND: body; EVENT: packed detail
+    const byte *body;               //  SEND: body; EVENT: packed detail
+    size_t body_size;               //  ... its size (may be 0)
 } rumor_fx_view_t;
 
-//  Parse an effect into view, and keep msg alive while using the view.
-//  Returns 0, or -1 if msg is not a well-formed effect: not 4 frames, an
-//  unknown type, an id frame neither empty nor RUMOR_ID_SIZE bytes, a string
-//  frame without its final NUL, or an EVENT with an empty kind. The payload
-//  frame is not decoded here. A SEND to a zero id with an empty endpoint
-//  is well-formed (a peer may have sent its all-zero id): the shell drops
-//  what it cannot route.
-int rumor_fx_parse (zmsg_t *msg, rumor_fx_view_t *view);
+//  Parse an effect into view, and keep frame alive while using the view.
+//  Returns 0, or -1 if frame is not a well-formed effect: an unknown first
+//  byte, a SEND shorter than its id, a string without its NUL, or an EVENT
+//  with an empty kind. The body is not decoded here. A SEND to a zero id
+//  with an empty endpoint is well-formed (a peer may have sent its
+//  all-zero id): the shell drops what it cannot route.
+int rumor_fx_parse (zframe_t *frame, rumor_fx_view_t *view);
+
+//  The same, of size bytes at data (a frame read straight off a socket).
+int rumor_fx_parse_data (const byte *data, size_t size,
+                         rumor_fx_view_t *view);
 
 #endif

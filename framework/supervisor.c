@@ -1703,7 +1703,7 @@ s_handle_event (self_t *self, const rumor_fx_view_t *view, int64_t now)
 {
     const ProtobufCMessageDescriptor *type = s_detail_type (view->kind);
     ProtobufCMessage *detail = type? rumor_codec_decode_detail (
-        type, zframe_data (view->payload), zframe_size (view->payload)): NULL;
+        type, view->body, view->body_size): NULL;
     if (!detail) {
         self->stats.bad_events++;
         return;
@@ -1784,8 +1784,7 @@ s_seal (self_t *self, const rumor_fx_view_t *view)
         .seq = ++self->seq,
         .target = view->to
     };
-    return rumor_codec_seal (&header, NULL, 0, zframe_data (view->payload),
-                             zframe_size (view->payload));
+    return rumor_codec_seal (&header, NULL, 0, view->body, view->body_size);
 }
 
 //  Send an actor's SEND effect. App frames (app true) wait for room in
@@ -2180,33 +2179,56 @@ s_reply_forward (self_t *self, zmsg_t **msg_p)
     }
 }
 
+//  An effect: one frame (effects.h)
 static void
-s_handle_actor (self_t *self, int index, int64_t now)
+s_handle_effect (self_t *self, int index, zframe_t *frame, int64_t now)
 {
-    zmsg_t *msg = zmsg_recv (self->actors [index]);
-    if (!msg)
-        return;
-    zframe_t *first = zmsg_first (msg);
     rumor_fx_view_t view;
+    if (rumor_fx_parse (frame, &view))
+        self->stats.bad_effects++;
+    else
+    if (view.is_send)
+        s_handle_send (self, &view, now, index == S_APP);
+    else
+        s_handle_event (self, &view, now);
+}
+
+//  A reply or notice: several frames, the first one read already
+static void
+s_handle_actor_msg (self_t *self, int index, zframe_t **first_p, int64_t now)
+{
+    zmsg_t *msg = zmsg_new ();
+    assert (msg);
+    zframe_t *first = *first_p;
+    zmsg_append (msg, first_p);
+    zsock_t *actor = zactor_sock (self->actors [index]);
+    while (zsock_rcvmore (actor)) {
+        zframe_t *frame = zframe_recv (actor);
+        if (frame)
+            zmsg_append (msg, &frame);
+    }
     if (zframe_streq (first, "REPLY"))
         s_reply_forward (self, &msg);
     else
-    if (zframe_streq (first, "NOTICE")) {
-        zmsg_pop (msg);
-        zframe_destroy (&first);
-        if (zframe_streq (zmsg_first (msg), "LEFT") && !self->left_at)
-            self->left_at = now;
-    }
-    else
-    if (rumor_fx_parse (msg, &view) == 0) {
-        if (view.is_send)
-            s_handle_send (self, &view, now, index == S_APP);
-        else
-            s_handle_event (self, &view, now);
-    }
-    else
-        self->stats.bad_effects++;
+    if (zframe_streq (first, "NOTICE")
+    &&  zframe_streq (zmsg_next (msg), "LEFT") && !self->left_at)
+        self->left_at = now;
     zmsg_destroy (&msg);
+}
+
+//  What an actor sends up: an effect (one frame), or a reply or notice
+static void
+s_handle_actor (self_t *self, int index, int64_t now)
+{
+    zsock_t *actor = zactor_sock (self->actors [index]);
+    zframe_t *frame = zframe_recv (actor);
+    if (!frame)
+        return;
+    if (zframe_more (frame))
+        s_handle_actor_msg (self, index, &frame, now);
+    else
+        s_handle_effect (self, index, frame, now);
+    zframe_destroy (&frame);
 }
 
 

@@ -631,11 +631,11 @@ s_handle_event (simnet_t *self, s_node_t *node, const rumor_fx_view_t *view)
     s_hash_u64 (self, node->index);
     s_hash_bytes (self, view->kind, strlen (view->kind));
     s_hash_bytes (self, view->extra, strlen (view->extra));
-    s_hash_bytes (self, zframe_data (view->payload),
-                  zframe_size (view->payload));
+    s_hash_bytes (self, view->body,
+                  view->body_size);
     const ProtobufCMessageDescriptor *type = s_detail_type (view->kind);
     ProtobufCMessage *detail = type? rumor_codec_decode_detail (
-        type, zframe_data (view->payload), zframe_size (view->payload)): NULL;
+        type, view->body, view->body_size): NULL;
     if (!detail) {
         //  A core emitted what the contract does not allow: count it
         S_BUMP (self, node, rejected, 1);
@@ -679,8 +679,8 @@ s_handle_send (simnet_t *self, s_node_t *node, int core,
         n = rumor_membership_piggyback (node->membership, self->piggyback,
                                         self->cfg.piggyback_max);
     zframe_t *frame = rumor_codec_seal (&header, self->piggyback, n,
-                                        zframe_data (view->payload),
-                                        zframe_size (view->payload));
+                                        view->body,
+                                        view->body_size);
     if (!frame) {
         S_BUMP (self, node, seal_failed, 1);
         return;
@@ -688,7 +688,7 @@ s_handle_send (simnet_t *self, s_node_t *node, int core,
     s_transmit (self, node->index, (size_t) dest, &frame);
 }
 
-static zmsg_t *
+static zframe_t *
 s_next_effect (s_node_t *node, int core)
 {
     switch (core) {
@@ -712,7 +712,7 @@ s_node_drain (simnet_t *self, s_node_t *node)
     while (busy) {
         busy = false;
         for (int core = 0; core < S_CORES; core++) {
-            zmsg_t *effect;
+            zframe_t *effect;
             while ((effect = s_next_effect (node, core))) {
                 busy = true;
                 rumor_fx_view_t view;
@@ -722,7 +722,7 @@ s_node_drain (simnet_t *self, s_node_t *node)
                     s_handle_send (self, node, core, &view);
                 else
                     s_handle_event (self, node, &view);
-                zmsg_destroy (&effect);
+                zframe_destroy (&effect);
             }
         }
     }

@@ -147,7 +147,7 @@ s_drain (node_t *node)
 {
     fxs_t *fxs = (fxs_t *) calloc (1, sizeof (fxs_t));
     size_t room = 0;
-    zmsg_t *msg;
+    zframe_t *msg;
     while ((msg = rumor_anti_entropy_next_effect (node->core))) {
         if (fxs->n == room) {
             room = room? room * 2: 16;
@@ -161,20 +161,20 @@ s_drain (node_t *node)
         if (view.is_send) {
             fx->to = view.to;
             snprintf (fx->endpoint, sizeof (fx->endpoint), "%s", view.endpoint);
-            fx->body_size = zframe_size (view.payload);
+            fx->body_size = view.body_size;
             fx->env = s_seal_decode (&node->id, node->generation,
-                                     zframe_data (view.payload),
-                                     zframe_size (view.payload));
+                                     view.body,
+                                     view.body_size);
         }
         else {
             snprintf (fx->kind, sizeof (fx->kind), "%s", view.kind);
             snprintf (fx->extra, sizeof (fx->extra), "%s", view.extra);
             if (streq (view.kind, "kv"))
                 fx->kv = (Rumor__KvEntry *) rumor_codec_decode_detail (
-                    &rumor__kv_entry__descriptor, zframe_data (view.payload),
-                    zframe_size (view.payload));
+                    &rumor__kv_entry__descriptor, view.body,
+                    view.body_size);
         }
-        zmsg_destroy (&msg);
+        zframe_destroy (&msg);
     }
     return fxs;
 }

@@ -113,12 +113,12 @@ s_detail_type (const char *kind)
 
 //  Seal a SEND body as node `from` would, and decode it as a peer would.
 static Rumor__Envelope *
-s_seal_decode (const rumor_id_t *from, const rumor_id_t *to, zframe_t *body)
+s_seal_decode (const rumor_id_t *from, const rumor_id_t *to,
+               const byte *body, size_t body_size)
 {
     static uint64_t seq = 0;
     rumor_header_t header = { CLUSTER, *from, GENERATION, 0, ++seq, *to };
-    zframe_t *frame = rumor_codec_seal (&header, NULL, 0, zframe_data (body),
-                                        zframe_size (body));
+    zframe_t *frame = rumor_codec_seal (&header, NULL, 0, body, body_size);
     assert_non_null (frame);
     Rumor__Envelope *env = rumor_codec_decode (zframe_data (frame),
                                                zframe_size (frame), CLUSTER, NULL);
@@ -129,7 +129,7 @@ s_seal_decode (const rumor_id_t *from, const rumor_id_t *to, zframe_t *body)
 
 //  Decode one effect of node `from` into fx.
 static void
-s_decode (zmsg_t *msg, const rumor_id_t *from, fx_t *fx)
+s_decode (zframe_t *msg, const rumor_id_t *from, fx_t *fx)
 {
     rumor_fx_view_t view;
     assert_int_equal (rumor_fx_parse (msg, &view), 0);
@@ -137,13 +137,13 @@ s_decode (zmsg_t *msg, const rumor_id_t *from, fx_t *fx)
     fx->is_send = view.is_send;
     if (view.is_send) {
         fx->to = view.to;
-        fx->env = s_seal_decode (from, &view.to, view.payload);
+        fx->env = s_seal_decode (from, &view.to, view.body, view.body_size);
     }
     else {
         snprintf (fx->kind, sizeof (fx->kind), "%s", view.kind);
         snprintf (fx->extra, sizeof (fx->extra), "%s", view.extra);
         fx->detail = rumor_codec_decode_detail (s_detail_type (view.kind),
-            zframe_data (view.payload), zframe_size (view.payload));
+            view.body, view.body_size);
         assert_non_null (fx->detail);
     }
 }
@@ -175,12 +175,12 @@ static void
 s_collect (rumor_app_t *app, uint64_t n, fxs_t *fxs)
 {
     rumor_id_t from = s_id (n);
-    zmsg_t *msg;
+    zframe_t *msg;
     while ((msg = rumor_app_next_effect (app))) {
         fx_t fx;
         s_decode (msg, &from, &fx);
         s_fxs_add (fxs, &fx);
-        zmsg_destroy (&msg);
+        zframe_destroy (&msg);
     }
 }
 
@@ -232,9 +232,9 @@ s_event_at (const fxs_t *fxs, const char *kind, size_t index)
 static void
 s_discard (rumor_app_t *app)
 {
-    zmsg_t *msg;
+    zframe_t *msg;
     while ((msg = rumor_app_next_effect (app)))
-        zmsg_destroy (&msg);
+        zframe_destroy (&msg);
 }
 
 static const char *

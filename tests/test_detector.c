@@ -85,7 +85,7 @@ s_new_no_grace (void)
 //  Effects, decoded
 
 typedef struct {
-    zmsg_t *msg;                    //  the effect itself
+    zframe_t *msg;                   //  the effect itself
     rumor_fx_view_t view;           //  parsed view (borrows from msg)
     Rumor__Envelope *env;           //  SEND: decoded sealed body
     ProtobufCMessage *detail;       //  EVENT: decoded detail
@@ -101,7 +101,7 @@ s_fx_free (fx_t **fx_p)
         rumor_codec_free (&fx->env);
     if (fx->detail)
         rumor_codec_free_detail (&fx->detail);
-    zmsg_destroy (&fx->msg);
+    zframe_destroy (&fx->msg);
     free (fx);
     *fx_p = NULL;
 }
@@ -111,18 +111,18 @@ s_fx_free (fx_t **fx_p)
 static fx_t *
 s_fx_next (rumor_detector_t *d)
 {
-    zmsg_t *msg = rumor_detector_next_effect (d);
+    zframe_t *msg = rumor_detector_next_effect (d);
     if (!msg)
         return NULL;
     fx_t *fx = (fx_t *) calloc (1, sizeof (fx_t));
     fx->msg = msg;
     assert_int_equal (rumor_fx_parse (msg, &fx->view), 0);
-    zframe_t *payload = fx->view.payload;
+
     if (fx->view.is_send) {
         rumor_header_t header = { .cluster = CLUSTER, .sender = s_id (SELF),
                                   .generation = GEN };
         zframe_t *sealed = rumor_codec_seal (&header, NULL, 0,
-            zframe_data (payload), zframe_size (payload));
+            fx->view.body, fx->view.body_size);
         assert_non_null (sealed);
         fx->env = rumor_codec_decode (zframe_data (sealed),
                                       zframe_size (sealed), CLUSTER, NULL);
@@ -135,7 +135,7 @@ s_fx_next (rumor_detector_t *d)
             ? &rumor__verdict__descriptor
             : &rumor__member_update__descriptor;
         fx->detail = rumor_codec_decode_detail (descriptor,
-            zframe_data (payload), zframe_size (payload));
+            fx->view.body, fx->view.body_size);
         assert_non_null (fx->detail);
     }
     return fx;
@@ -191,9 +191,9 @@ s_expect_nothing (rumor_detector_t *d)
 static void
 s_drain (rumor_detector_t *d)
 {
-    zmsg_t *msg;
+    zframe_t *msg;
     while ((msg = rumor_detector_next_effect (d)))
-        zmsg_destroy (&msg);
+        zframe_destroy (&msg);
 }
 
 

@@ -355,7 +355,7 @@ test_fx_send_round_trip (void **state)
     assert_int_equal (rumor_fx_send (fx, &to, "tcp://127.0.0.1:7002", &body), 0);
     assert_int_equal (rumor_fx_size (fx), 1);
 
-    zmsg_t *msg = rumor_fx_pop (fx);
+    zframe_t *msg = rumor_fx_pop (fx);
     assert_non_null (msg);
     assert_int_equal (rumor_fx_size (fx), 0);
     rumor_fx_view_t view;
@@ -369,8 +369,8 @@ test_fx_send_round_trip (void **state)
     header.cluster = rumor_cluster_hash ("fx");
     header.sender = self;
     zframe_t *frame = rumor_codec_seal (&header, NULL, 0,
-                                        zframe_data (view.payload),
-                                        zframe_size (view.payload));
+                                        view.body,
+                                        view.body_size);
     Rumor__Envelope *env = rumor_codec_decode (
         zframe_data (frame), zframe_size (frame), header.cluster, NULL);
     assert_non_null (env);
@@ -379,7 +379,7 @@ test_fx_send_round_trip (void **state)
     assert_true (rumor_id_eq_bin (&self, env->sender));
     rumor_codec_free (&env);
     zframe_destroy (&frame);
-    zmsg_destroy (&msg);
+    zframe_destroy (&msg);
     assert_null (rumor_fx_pop (fx));
     rumor_fx_destroy (&fx);
     assert_null (fx);
@@ -400,16 +400,16 @@ test_fx_send_by_id_or_endpoint (void **state)
     assert_int_equal (rumor_fx_send (fx, NULL, "tcp://seed:7000", &body), 0);
     assert_int_equal (rumor_fx_send (fx, &to, NULL, &body), 0);
     rumor_fx_view_t view;
-    zmsg_t *msg = rumor_fx_pop (fx);
+    zframe_t *msg = rumor_fx_pop (fx);
     assert_int_equal (rumor_fx_parse (msg, &view), 0);
     assert_true (rumor_id_is_zero (&view.to));
     assert_string_equal (view.endpoint, "tcp://seed:7000");
-    zmsg_destroy (&msg);
+    zframe_destroy (&msg);
     msg = rumor_fx_pop (fx);
     assert_int_equal (rumor_fx_parse (msg, &view), 0);
     assert_true (rumor_id_eq (&view.to, &to));
     assert_string_equal (view.endpoint, "");
-    zmsg_destroy (&msg);
+    zframe_destroy (&msg);
     rumor_fx_destroy (&fx);
 }
 
@@ -429,7 +429,7 @@ test_fx_event_round_trip (void **state)
     assert_int_equal (rumor_fx_event (fx, "kv", &update.base, "set"), 0);
     assert_int_equal (rumor_fx_size (fx), 2);
 
-    zmsg_t *msg = rumor_fx_pop (fx);
+    zframe_t *msg = rumor_fx_pop (fx);
     rumor_fx_view_t view;
     assert_int_equal (rumor_fx_parse (msg, &view), 0);
     assert_false (view.is_send);
@@ -437,21 +437,21 @@ test_fx_event_round_trip (void **state)
     assert_string_equal (view.extra, "");
     ProtobufCMessage *detail = rumor_codec_decode_detail (
         &rumor__member_update__descriptor,
-        zframe_data (view.payload), zframe_size (view.payload));
+        view.body, view.body_size);
     assert_non_null (detail);
     Rumor__MemberUpdate *decoded = (Rumor__MemberUpdate *) detail;
     assert_int_equal (decoded->state, RUMOR__STATE__STATE_SUSPECT);
     assert_int_equal (decoded->incarnation, 3);
     assert_string_equal (decoded->name, "eve");
     rumor_codec_free_detail (&detail);
-    zmsg_destroy (&msg);
+    zframe_destroy (&msg);
 
     //  Effects come out in the order they went in
     msg = rumor_fx_pop (fx);
     assert_int_equal (rumor_fx_parse (msg, &view), 0);
     assert_string_equal (view.kind, "kv");
     assert_string_equal (view.extra, "set");
-    zmsg_destroy (&msg);
+    zframe_destroy (&msg);
     rumor_fx_destroy (&fx);
 }
 
@@ -490,34 +490,39 @@ test_fx_destroy_with_pending (void **state)
     rumor_fx_destroy (&fx);
 }
 
-//  Build a zmsg from string frames; "#n" adds an n-byte binary frame of
-//  zeros, "@" an id (16 bytes of 0x42), "!" a string frame without its NUL.
-static zmsg_t *
-s_msg (const char *first, ...)
+//  Build an effect frame from parts: "<send" and "<event" add the type
+//  byte, "#n" n zero bytes, "@" an id (16 bytes of 0x42), "!" a string
+//  without its NUL; any other string is added with its NUL.
+static zframe_t *
+s_fx_frame (const char *first, ...)
 {
-    zmsg_t *msg = zmsg_new ();
+    zchunk_t *chunk = zchunk_new (NULL, 0);
     va_list args;
     va_start (args, first);
-    for (const char *frame = first; frame; frame = va_arg (args, const char *)) {
-        if (frame [0] == '#') {
-            size_t size = (size_t) atoi (frame + 1);
-            uint8_t zeros [64] = { 0 };
-            zmsg_addmem (msg, zeros, size);
+    for (const char *part = first; part; part = va_arg (args, const char *)) {
+        uint8_t bytes [RUMOR_NAME_MAX + 2] = { 0 };
+        if (streq (part, "<send") || streq (part, "<event")) {
+            bytes [0] = streq (part, "<send")? RUMOR_FX_SEND: RUMOR_FX_EVENT;
+            zchunk_extend (chunk, bytes, 1);
         }
         else
-        if (streq (frame, "@")) {
-            uint8_t id [RUMOR_ID_SIZE];
-            memset (id, 0x42, sizeof (id));
-            zmsg_addmem (msg, id, sizeof (id));
+        if (part [0] == '#')
+            zchunk_extend (chunk, bytes, (size_t) atoi (part + 1));
+        else
+        if (streq (part, "@")) {
+            memset (bytes, 0x42, RUMOR_ID_SIZE);
+            zchunk_extend (chunk, bytes, RUMOR_ID_SIZE);
         }
         else
-        if (frame [0] == '!')
-            zmsg_addmem (msg, frame + 1, strlen (frame + 1));
+        if (part [0] == '!')
+            zchunk_extend (chunk, part + 1, strlen (part + 1));
         else
-            zmsg_addmem (msg, frame, strlen (frame) + 1);
+            zchunk_extend (chunk, part, strlen (part) + 1);
     }
     va_end (args);
-    return msg;
+    zframe_t *frame = zframe_new (zchunk_data (chunk), zchunk_size (chunk));
+    zchunk_destroy (&chunk);
+    return frame;
 }
 
 static void
@@ -525,43 +530,72 @@ test_fx_parse_refuses_malformed (void **state)
 {
     (void) state;
     //  Well-formed, as references
-    zmsg_t *good [] = {
-        s_msg ("!SEND", "@", "tcp://a:1", "#0", NULL),
-        s_msg ("!SEND", "#0", "tcp://a:1", "#3", NULL),
-        s_msg ("!SEND", "@", "", "#3", NULL),
-        s_msg ("!EVENT", "member", "#3", "", NULL),
-        s_msg ("!SEND", "#0", "", "#0", NULL),      //  well-formed, unroutable
+    zframe_t *good [] = {
+        s_fx_frame ("<send", "@", "tcp://a:1", NULL),       //  empty body
+        s_fx_frame ("<send", "#16", "tcp://a:1", "#3", NULL),
+        s_fx_frame ("<send", "@", "", "#3", NULL),
+        s_fx_frame ("<event", "member", "", "#3", NULL),
+        s_fx_frame ("<event", "kv", "set", NULL),
+        s_fx_frame ("<send", "#16", "", NULL),      //  well-formed, unroutable
     };
     //  Each refused
-    zmsg_t *bad [] = {
-        zmsg_new (),                                        //  no frames
-        s_msg ("!SEND", NULL),
-        s_msg ("!SEND", "@", "tcp://a:1", NULL),            //  3 frames
-        s_msg ("!SEND", "@", "tcp://a:1", "#0", "#0", NULL),    //  5 frames
-        s_msg ("!send", "@", "tcp://a:1", "#0", NULL),      //  unknown type
-        s_msg ("SEND", "@", "tcp://a:1", "#0", NULL),       //  type with NUL
-        s_msg ("!SENDX", "@", "tcp://a:1", "#0", NULL),
-        s_msg ("!SEND", "#15", "tcp://a:1", "#0", NULL),    //  short id
-        s_msg ("!SEND", "#17", "tcp://a:1", "#0", NULL),    //  long id
-        s_msg ("!SEND", "@", "!tcp://a:1", "#0", NULL),     //  no NUL
-        s_msg ("!SEND", "@", "#0", "#0", NULL),             //  empty frame
-        s_msg ("!EVENT", "", "#3", "", NULL),               //  empty kind
-        s_msg ("!EVENT", "!member", "#3", "", NULL),
-        s_msg ("!EVENT", "member", "#3", "!x", NULL),
-        s_msg ("!EVENT", "member", "#3", "#0", NULL),
-        s_msg ("!EVENT", "member", "#3", NULL),
-        s_msg ("!", "member", "#3", "", NULL),
+    zframe_t *bad [] = {
+        zframe_new (NULL, 0),                               //  no bytes
+        s_fx_frame ("<send", NULL),                         //  no id
+        s_fx_frame ("<send", "#15", NULL),                  //  short id
+        s_fx_frame ("<send", "@", NULL),                    //  no endpoint
+        s_fx_frame ("<send", "@", "!tcp://a:1", NULL),      //  no NUL
+        s_fx_frame ("!S", "@", "tcp://a:1", NULL),          //  unknown type
+        s_fx_frame ("!SEND", "@", "tcp://a:1", NULL),
+        s_fx_frame ("#1", "@", "tcp://a:1", NULL),
+        s_fx_frame ("<event", "", "", "#3", NULL),          //  empty kind
+        s_fx_frame ("<event", "!member", NULL),             //  no NUL
+        s_fx_frame ("<event", "member", NULL),              //  no extra
+        s_fx_frame ("<event", "member", "!x", NULL),
+        s_fx_frame ("<event", NULL),
     };
     rumor_fx_view_t view;
     for (size_t i = 0; i < sizeof (good) / sizeof (good [0]); i++) {
-        assert_int_equal (rumor_fx_parse (good [i], &view), 0);
-        zmsg_destroy (&good [i]);
+        if (rumor_fx_parse (good [i], &view) != 0)
+            fail_msg ("well-formed effect %zu refused", i);
+        //  The body is what follows the header, to the end
+        assert_true (view.body + view.body_size
+                     == zframe_data (good [i]) + zframe_size (good [i]));
+        zframe_destroy (&good [i]);
     }
     for (size_t i = 0; i < sizeof (bad) / sizeof (bad [0]); i++) {
         if (rumor_fx_parse (bad [i], &view) != -1)
             fail_msg ("malformed effect %zu accepted", i);
-        zmsg_destroy (&bad [i]);
+        zframe_destroy (&bad [i]);
     }
+}
+
+//  An endpoint or event string longer than any the wire allows is
+//  refused, and nothing is queued.
+static void
+test_fx_refuses_long_strings (void **state)
+{
+    (void) state;
+    rumor_fx_t *fx = rumor_fx_new ();
+    char long_text [RUMOR_NAME_MAX + 2];
+    memset (long_text, 'e', sizeof (long_text) - 1);
+    long_text [sizeof (long_text) - 1] = 0;
+    Rumor__Prune prune = RUMOR__PRUNE__INIT;
+    Rumor__Envelope body = RUMOR__ENVELOPE__INIT;
+    body.body_case = RUMOR__ENVELOPE__BODY_PRUNE;
+    body.prune = &prune;
+    assert_int_equal (rumor_fx_send (fx, NULL, long_text, &body), -1);
+    assert_int_equal (rumor_fx_event (fx, "kv", &prune.base, long_text), -1);
+    assert_int_equal (rumor_fx_size (fx), 0);
+    //  The longest one the wire allows goes through
+    long_text [RUMOR_NAME_MAX] = 0;
+    assert_int_equal (rumor_fx_send (fx, NULL, long_text, &body), 0);
+    zframe_t *frame = rumor_fx_pop (fx);
+    rumor_fx_view_t view;
+    assert_int_equal (rumor_fx_parse (frame, &view), 0);
+    assert_string_equal (view.endpoint, long_text);
+    zframe_destroy (&frame);
+    rumor_fx_destroy (&fx);
 }
 
 
@@ -591,6 +625,7 @@ main (void)
         cmocka_unit_test (test_fx_refuses_oversized),
         cmocka_unit_test (test_fx_destroy_with_pending),
         cmocka_unit_test (test_fx_parse_refuses_malformed),
+        cmocka_unit_test (test_fx_refuses_long_strings),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

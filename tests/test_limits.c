@@ -57,20 +57,20 @@ s_wire (const rumor_id_t *sender, uint64_t generation,
 }
 
 static void
-s_drain (zmsg_t *(*next) (void *), void *core)
+s_drain (zframe_t *(*next) (void *), void *core)
 {
-    zmsg_t *msg;
+    zframe_t *msg;
     while ((msg = next (core)))
-        zmsg_destroy (&msg);
+        zframe_destroy (&msg);
 }
 
-static zmsg_t *
+static zframe_t *
 s_ae_next (void *core)
 {
     return rumor_anti_entropy_next_effect ((rumor_anti_entropy_t *) core);
 }
 
-static zmsg_t *
+static zframe_t *
 s_app_next (void *core)
 {
     return rumor_app_next_effect ((rumor_app_t *) core);

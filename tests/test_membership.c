@@ -184,7 +184,7 @@ s_collect (rumor_membership_t *core, uint64_t self_n)
 {
     s_fx_t *fx = (s_fx_t *) calloc (1, sizeof (s_fx_t));
     assert_non_null (fx);
-    zmsg_t *msg;
+    zframe_t *msg;
     while ((msg = rumor_membership_next_effect (core))) {
         rumor_fx_view_t view;
         assert_int_equal (rumor_fx_parse (msg, &view), 0);
@@ -192,7 +192,7 @@ s_collect (rumor_membership_t *core, uint64_t self_n)
             assert_true (fx->n_sends < FX_MAX);
             Rumor__Envelope *env = s_wire (self_n, GEN,
                 rumor_membership_incarnation (core),
-                zframe_data (view.payload), zframe_size (view.payload), NULL, 0);
+                view.body, view.body_size, NULL, 0);
             fx->to [fx->n_sends] = view.to;
             snprintf (fx->endpoint [fx->n_sends], 256, "%s", view.endpoint);
             fx->sends [fx->n_sends++] = env;
@@ -201,12 +201,12 @@ s_collect (rumor_membership_t *core, uint64_t self_n)
             assert_true (fx->n_events < FX_MAX);
             ProtobufCMessage *detail = rumor_codec_decode_detail (
                 &rumor__member_update__descriptor,
-                zframe_data (view.payload), zframe_size (view.payload));
+                view.body, view.body_size);
             assert_non_null (detail);
             snprintf (fx->kinds [fx->n_events], 16, "%s", view.kind);
             fx->events [fx->n_events++] = (Rumor__MemberUpdate *) detail;
         }
-        zmsg_destroy (&msg);
+        zframe_destroy (&msg);
     }
     return fx;
 }
@@ -226,9 +226,9 @@ s_fx_free (s_fx_t **fx_p)
 static void
 s_drain (rumor_membership_t *core)
 {
-    zmsg_t *msg;
+    zframe_t *msg;
     while ((msg = rumor_membership_next_effect (core)))
-        zmsg_destroy (&msg);
+        zframe_destroy (&msg);
 }
 
 //  The event of this kind about node n, or NULL
@@ -1684,7 +1684,7 @@ s_net_flush (s_net_t *net, int64_t now)
         busy = false;
         for (int i = 0; i < NODES; i++) {
             rumor_membership_t *core = net->cores [i];
-            zmsg_t *msg;
+            zframe_t *msg;
             while ((msg = rumor_membership_next_effect (core))) {
                 busy = true;
                 rumor_fx_view_t view;
@@ -1696,7 +1696,7 @@ s_net_flush (s_net_t *net, int64_t now)
                     rumor_header_t header = { CLUSTER, s_id ((uint64_t) i + 1), GEN,
                         rumor_membership_incarnation (core), net->sent, {{0}} };
                     zframe_t *frame = rumor_codec_seal (&header, piggyback, n,
-                        zframe_data (view.payload), zframe_size (view.payload));
+                        view.body, view.body_size);
                     Rumor__Envelope *env = rumor_codec_decode (zframe_data (frame),
                         zframe_size (frame), CLUSTER, NULL);
                     assert_non_null (env);
@@ -1706,7 +1706,7 @@ s_net_flush (s_net_t *net, int64_t now)
                     zframe_destroy (&frame);
                     net->sent++;
                 }
-                zmsg_destroy (&msg);
+                zframe_destroy (&msg);
             }
         }
     }

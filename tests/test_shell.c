@@ -109,7 +109,7 @@ fake_next_deadline (void *core)
     return ((fake_t *) core)->deadline;
 }
 
-static zmsg_t *
+static zframe_t *
 fake_next_effect (void *core)
 {
     return rumor_fx_pop (((fake_t *) core)->fx);
@@ -268,7 +268,8 @@ test_message_reaches_core_and_effects_come_back (void **state)
     zmsg_t *effect = s_recv (actor, WAIT_MS);
     assert_non_null (effect);
     rumor_fx_view_t view;
-    assert_int_equal (rumor_fx_parse (effect, &view), 0);
+    assert_int_equal (zmsg_size (effect), 1);     //  an effect is one frame
+    assert_int_equal (rumor_fx_parse (zmsg_first (effect), &view), 0);
     assert_true (view.is_send);
     rumor_id_t seven;
     rumor_id_from_u64 (&seven, 7);
@@ -298,7 +299,8 @@ test_core_is_ticked_at_its_deadline (void **state)
     int64_t elapsed = zclock_time () - start;
     assert_non_null (effect);
     rumor_fx_view_t view;
-    assert_int_equal (rumor_fx_parse (effect, &view), 0);
+    assert_int_equal (zmsg_size (effect), 1);     //  an effect is one frame
+    assert_int_equal (rumor_fx_parse (zmsg_first (effect), &view), 0);
     assert_string_equal (view.kind, "tick");
     assert_true (elapsed >= 50);    //  not before the deadline
     zmsg_destroy (&effect);
@@ -325,7 +327,8 @@ test_events_reach_core_with_their_kind (void **state)
     zmsg_t *effect = s_recv (actor, WAIT_MS);
     assert_non_null (effect);
     rumor_fx_view_t view;
-    assert_int_equal (rumor_fx_parse (effect, &view), 0);
+    assert_int_equal (zmsg_size (effect), 1);     //  an effect is one frame
+    assert_int_equal (rumor_fx_parse (zmsg_first (effect), &view), 0);
     assert_false (view.is_send);
     assert_string_equal (view.kind, "seen");
     assert_string_equal (view.extra, "member");
@@ -429,6 +432,15 @@ test_notice_comes_up_once (void **state)
     zactor_destroy (&actor);
 }
 
+//  True if msg is an EVENT effect (one frame, effects.h)
+static bool
+s_is_event (zmsg_t *msg)
+{
+    rumor_fx_view_t view;
+    return zmsg_size (msg) == 1
+        && rumor_fx_parse (zmsg_first (msg), &view) == 0 && !view.is_send;
+}
+
 //  A supervisor that stops reading never blocks the shell: effects wait in
 //  a bounded backlog, the rest are dropped and counted, and every effect is
 //  either delivered or counted
@@ -456,7 +468,7 @@ test_full_pipe_never_blocks_and_drops_are_counted (void **state)
     bool stats = false;
     zmsg_t *msg;
     while (!stats && (msg = s_recv (actor, WAIT_MS))) {
-        if (zframe_streq (zmsg_first (msg), "EVENT"))
+        if (s_is_event (msg))
             delivered++;
         else
         if (zframe_streq (zmsg_first (msg), "REPLY")) {
@@ -481,7 +493,7 @@ test_full_pipe_never_blocks_and_drops_are_counted (void **state)
     assert_true (dropped > 0);
     //  Effects left in the backlog when STATS was answered still come
     while ((msg = s_recv (actor, 200))) {
-        if (zframe_streq (zmsg_first (msg), "EVENT"))
+        if (s_is_event (msg))
             delivered++;
         zmsg_destroy (&msg);
     }

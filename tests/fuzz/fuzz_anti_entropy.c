@@ -67,7 +67,7 @@ s_next_deadline (void *core)
     return rumor_anti_entropy_next_deadline ((rumor_anti_entropy_t *) core);
 }
 
-static zmsg_t *
+static zframe_t *
 s_next_effect (void *core)
 {
     return rumor_anti_entropy_next_effect ((rumor_anti_entropy_t *) core);

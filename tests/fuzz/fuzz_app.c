@@ -74,7 +74,7 @@ s_next_deadline (void *core)
     return rumor_app_next_deadline ((rumor_app_t *) core);
 }
 
-static zmsg_t *
+static zframe_t *
 s_next_effect (void *core)
 {
     return rumor_app_next_effect ((rumor_app_t *) core);

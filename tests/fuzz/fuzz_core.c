@@ -112,15 +112,15 @@ s_check_send (s_run_t *run, const rumor_fx_view_t *view)
     //  sent its all-zero id; the shell drops what it cannot route)
     FUZZ_CHECK (!rumor_id_eq (&view->to, &run->self));
     FUZZ_CHECK (rumor_codec_valid_endpoint (view->endpoint));
-    FUZZ_CHECK (zframe_size (view->payload) <= RUMOR_FRAME_MAX - S_HEADER_MAX);
+    FUZZ_CHECK (view->body_size <= RUMOR_FRAME_MAX - S_HEADER_MAX);
     rumor_header_t header = {
         .cluster = run->cluster, .sender = run->self,
         .generation = FUZZ_GENERATION, .incarnation = 1, .seq = 1,
         .target = view->to
     };
     zframe_t *frame = rumor_codec_seal (&header, NULL, 0,
-                                        zframe_data (view->payload),
-                                        zframe_size (view->payload));
+                                        view->body,
+                                        view->body_size);
     FUZZ_CHECK (frame);
     rumor_codec_stats_t stats = { 0 };
     Rumor__Envelope *env = rumor_codec_decode (
@@ -146,7 +146,7 @@ s_check_event (const rumor_fx_view_t *view)
         fprintf (stderr, "fuzz: unknown event kind %s\n", view->kind);
     FUZZ_CHECK (type);
     ProtobufCMessage *detail = rumor_codec_decode_detail (
-        type, zframe_data (view->payload), zframe_size (view->payload));
+        type, view->body, view->body_size);
     if (!detail)
         fprintf (stderr, "fuzz: event %s detail refused\n", view->kind);
     FUZZ_CHECK (detail);
@@ -157,7 +157,7 @@ s_check_event (const rumor_fx_view_t *view)
 static void
 s_drain (s_run_t *run)
 {
-    zmsg_t *effect;
+    zframe_t *effect;
     while ((effect = run->ops->next_effect (run->core))) {
         rumor_fx_view_t view;
         FUZZ_CHECK (rumor_fx_parse (effect, &view) == 0);
@@ -169,7 +169,7 @@ s_drain (s_run_t *run)
             s_check_send (run, &view);
         else
             s_check_event (&view);
-        zmsg_destroy (&effect);
+        zframe_destroy (&effect);
     }
 }
 

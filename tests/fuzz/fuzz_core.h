@@ -92,7 +92,7 @@ typedef struct {
                      const ProtobufCMessage *detail);
     void (*on_tick) (void *core, int64_t now);
     int64_t (*next_deadline) (void *core);
-    zmsg_t *(*next_effect) (void *core);
+    zframe_t *(*next_effect) (void *core);
     //  The core's counters: a struct of uint64_t only
     const void *(*stats) (void *core);
     size_t stats_size;

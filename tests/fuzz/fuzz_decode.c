@@ -11,8 +11,8 @@
         accepted beacon packs again (rumor_codec_pack_beacon);
       - a core's body, sealed by rumor_codec_seal: a sealed frame decodes
         with exactly one counter moved;
-      - an effect message (rumor_fx_parse) cut into frames by the input
-        itself (see s_effect_from): a parsed view points inside the message.
+      - an effect frame (rumor_fx_parse_data): a parsed view points inside
+        the input, and a SEND's body seals as a core's body would.
 
     Linked with fuzz_replay.c instead of libFuzzer, it is a plain program
     that runs each file named on its command line through the same checks
@@ -138,59 +138,32 @@ s_fuzz_seal (const uint8_t *data, size_t size, uint64_t cluster)
     }
 }
 
-//  An effect message cut from the input: byte 0 gives the number of frames
-//  (0 to 5), then each frame is one length byte and that many bytes (cut
-//  at the end of the input).
-static zmsg_t *
-s_effect_from (const uint8_t *data, size_t size)
-{
-    zmsg_t *msg = zmsg_new ();
-    if (size == 0)
-        return msg;
-    int frames = data [0] % 6;
-    size_t at = 1;
-    for (int i = 0; i < frames; i++) {
-        size_t length = at < size? data [at++]: 0;
-        if (length > size - at)
-            length = size - at;
-        zmsg_addmem (msg, data + at, length);
-        at += length;
-    }
-    return msg;
-}
-
-//  A borrowed string lies inside one of msg's frames, NUL included.
+//  A borrowed string lies inside the effect's bytes, NUL included.
 static bool
-s_inside (zmsg_t *msg, const char *string)
+s_inside (const uint8_t *data, size_t size, const char *string)
 {
-    for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg)) {
-        const char *start = (const char *) zframe_data (frame);
-        size_t size = zframe_size (frame);
-        if (size && string >= start && string < start + size)
-            return memchr (string, 0, (size_t) (start + size - string)) != NULL;
-    }
-    return false;
+    const char *start = (const char *) data;
+    return string >= start && string < start + size
+        && memchr (string, 0, (size_t) (start + size - string)) != NULL;
 }
 
+//  The input as an effect frame (rumor_fx_parse_data): a parsed view
+//  points inside it, and a SEND's body seals as a core's body would.
 static void
 s_fuzz_effect (const uint8_t *data, size_t size, uint64_t cluster)
 {
-    zmsg_t *msg = s_effect_from (data, size);
     rumor_fx_view_t view;
-    if (rumor_fx_parse (msg, &view) == 0) {
-        FUZZ_CHECK (zmsg_size (msg) == 4);
-        FUZZ_CHECK (view.payload);
-        if (view.is_send) {
-            FUZZ_CHECK (s_inside (msg, view.endpoint));
-            s_fuzz_seal (zframe_data (view.payload),
-                         zframe_size (view.payload), cluster);
-        }
-        else {
-            FUZZ_CHECK (s_inside (msg, view.kind) && view.kind [0]);
-            FUZZ_CHECK (s_inside (msg, view.extra));
-        }
+    if (rumor_fx_parse_data (data, size, &view))
+        return;
+    FUZZ_CHECK (view.body >= data && view.body + view.body_size == data + size);
+    if (view.is_send) {
+        FUZZ_CHECK (s_inside (data, size, view.endpoint));
+        s_fuzz_seal (view.body, view.body_size, cluster);
     }
-    zmsg_destroy (&msg);
+    else {
+        FUZZ_CHECK (s_inside (data, size, view.kind) && view.kind [0]);
+        FUZZ_CHECK (s_inside (data, size, view.extra));
+    }
 }
 
 int

@@ -61,7 +61,7 @@ s_next_deadline (void *core)
     return rumor_detector_next_deadline ((rumor_detector_t *) core);
 }
 
-static zmsg_t *
+static zframe_t *
 s_next_effect (void *core)
 {
     return rumor_detector_next_effect ((rumor_detector_t *) core);

@@ -76,7 +76,7 @@ s_next_deadline (void *core)
     return rumor_membership_next_deadline ((rumor_membership_t *) core);
 }
 
-static zmsg_t *
+static zframe_t *
 s_next_effect (void *core)
 {
     return rumor_membership_next_effect ((rumor_membership_t *) core);

@@ -8,7 +8,7 @@
                         piggybacked updates (0 or 2), as a node sends it
       detail-NAME.bin   a packed internal event detail
       beacon.bin        a beacon of cluster "fuzz"
-      effect-*.bin      a SEND and an EVENT effect in fuzz_decode's framing
+      effect-*.bin      a SEND and an EVENT effect frame (effects.h)
     KIND large writes instead three inputs near RUMOR_FRAME_MAX,
     which libFuzzer would take long to grow to (not committed: 2.5 MiB):
       large-padded.bin  a Prune frame padded to exactly RUMOR_FRAME_MAX
@@ -281,39 +281,29 @@ s_write_beacon (void)
     s_write_frame ("beacon.bin", &frame);
 }
 
-//  One frame of an effect in fuzz_decode's framing: a length byte, bytes.
-static void
-s_effect_frame (zchunk_t *chunk, const void *data, size_t size)
-{
-    assert (size < 256);
-    uint8_t length = (uint8_t) size;
-    zchunk_extend (chunk, &length, 1);
-    zchunk_extend (chunk, data, size);
-}
-
+//  A SEND and an EVENT effect frame as a core queues them (effects.h)
 static void
 s_write_effects (void)
 {
     zchunk_t *chunk = zchunk_new (NULL, 0);
-    uint8_t frames = 4;
-    zchunk_extend (chunk, &frames, 1);
-    s_effect_frame (chunk, "SEND", 4);
-    s_effect_frame (chunk, s_ids [1].bytes, RUMOR_ID_SIZE);
-    s_effect_frame (chunk, "tcp://127.0.0.1:7001", 21);
+    uint8_t type = RUMOR_FX_SEND;
+    zchunk_extend (chunk, &type, 1);
+    zchunk_extend (chunk, s_ids [1].bytes, RUMOR_ID_SIZE);
+    zchunk_extend (chunk, "tcp://127.0.0.1:7001", 21);
     zframe_t *body = s_body (RUMOR__ENVELOPE__BODY_PING);
-    s_effect_frame (chunk, zframe_data (body), zframe_size (body));
+    zchunk_extend (chunk, zframe_data (body), zframe_size (body));
     zframe_destroy (&body);
     s_write ("effect-send.bin", zchunk_data (chunk), zchunk_size (chunk));
     zchunk_destroy (&chunk);
 
     chunk = zchunk_new (NULL, 0);
-    zchunk_extend (chunk, &frames, 1);
-    s_effect_frame (chunk, "EVENT", 5);
-    s_effect_frame (chunk, "member", 7);
+    type = RUMOR_FX_EVENT;
+    zchunk_extend (chunk, &type, 1);
+    zchunk_extend (chunk, "member", 7);
+    zchunk_extend (chunk, "", 1);
     zframe_t *detail = rumor_codec_pack (&s_member [0].base);
-    s_effect_frame (chunk, zframe_data (detail), zframe_size (detail));
+    zchunk_extend (chunk, zframe_data (detail), zframe_size (detail));
     zframe_destroy (&detail);
-    s_effect_frame (chunk, "", 1);
     s_write ("effect-event.bin", zchunk_data (chunk), zchunk_size (chunk));
     zchunk_destroy (&chunk);
 }
