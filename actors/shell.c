@@ -47,6 +47,45 @@ rumor_shared_release (rumor_shared_t **self_p)
 }
 
 
+zframe_t *
+rumor_shell_shared_frame (const char *kind, rumor_shared_t *shared)
+{
+    assert (shared);
+    size_t kind_size = kind? strlen (kind) + 1: 0;
+    zframe_t *frame = zframe_new (NULL, 1 + sizeof (shared) + kind_size);
+    assert (frame);
+    byte *data = zframe_data (frame);
+    data [0] = kind? RUMOR_SHELL_EVENT: RUMOR_SHELL_MSG;
+    memcpy (data + 1, &shared, sizeof (shared));
+    if (kind)
+        memcpy (data + 1 + sizeof (shared), kind, kind_size);
+    return frame;
+}
+
+//  The shared message a frame of rumor_shell_shared_frame hands over, and
+//  its kind (NULL for an envelope); NULL if the frame is not one.
+static rumor_shared_t *
+s_shared_of (zframe_t *frame, const char **kind)
+{
+    size_t size = zframe_size (frame);
+    const byte *data = zframe_data (frame);
+    *kind = NULL;
+    if (size < 1 + sizeof (rumor_shared_t *))
+        return NULL;
+    if (data [0] == RUMOR_SHELL_EVENT) {
+        *kind = (const char *) data + 1 + sizeof (rumor_shared_t *);
+        if (!memchr (*kind, 0, size - 1 - sizeof (rumor_shared_t *)))
+            return NULL;
+    }
+    else
+    if (data [0] != RUMOR_SHELL_MSG)
+        return NULL;
+    rumor_shared_t *shared;
+    memcpy (&shared, data + 1, sizeof (shared));
+    return shared;
+}
+
+
 //  --------------------------------------------------------------------------
 //  Frame helpers
 
@@ -370,41 +409,59 @@ s_self_command (self_t *self, const char *command, zmsg_t *request)
         zmsg_destroy (&reply);
 }
 
+//  A decoded envelope or another core's event, for the core
 static void
-s_self_handle_pipe (self_t *self)
+s_self_handle_shared (self_t *self, rumor_shared_t *shared, const char *kind)
 {
-    zmsg_t *request = zmsg_recv (self->pipe);
-    if (!request)
-        return;                     //  interrupted
+    if (kind && shared->detail)
+        self->vtable->on_event (self->core, zclock_time (), kind,
+                                shared->detail);
+    else
+    if (!kind && shared->envelope)
+        self->vtable->on_message (self->core, zclock_time (),
+                                  shared->envelope);
+    rumor_shared_release (&shared);
+}
+
+//  A multi-frame command, its first frame read already
+static void
+s_self_handle_request (self_t *self, zframe_t **first_p)
+{
+    zmsg_t *request = zmsg_new ();
+    assert (request);
+    zmsg_append (request, first_p);
+    while (zsock_rcvmore (self->pipe)) {
+        zframe_t *frame = zframe_recv (self->pipe);
+        if (frame)
+            zmsg_append (request, &frame);
+    }
     char *command = zmsg_popstr (request);
-    self->inputs++;
     if (!command)
         ;                           //  empty message: nothing to do
     else
     if (streq (command, "$TERM"))
         self->terminated = true;
     else
-    if (streq (command, "MSG")) {
-        rumor_shared_t *shared = (rumor_shared_t *) rumor_shell_pop_ptr (request);
-        if (shared && shared->envelope)
-            self->vtable->on_message (self->core, zclock_time (),
-                                      shared->envelope);
-        rumor_shared_release (&shared);
-    }
-    else
-    if (streq (command, "EVENT")) {
-        char *kind = rumor_shell_pop_str (request);
-        rumor_shared_t *shared = (rumor_shared_t *) rumor_shell_pop_ptr (request);
-        if (shared && shared->detail)
-            self->vtable->on_event (self->core, zclock_time (), kind,
-                                    shared->detail);
-        rumor_shared_release (&shared);
-        free (kind);
-    }
-    else
         s_self_command (self, command, request);
     zstr_free (&command);
     zmsg_destroy (&request);
+}
+
+static void
+s_self_handle_pipe (self_t *self)
+{
+    zframe_t *frame = zframe_recv (self->pipe);
+    if (!frame)
+        return;                     //  interrupted
+    self->inputs++;
+    const char *kind;
+    rumor_shared_t *shared = zframe_more (frame)? NULL
+                           : s_shared_of (frame, &kind);
+    if (shared)
+        s_self_handle_shared (self, shared, kind);
+    else
+        s_self_handle_request (self, &frame);
+    zframe_destroy (&frame);
 }
 
 //  The app core's pipe is not read while its backlog holds this many

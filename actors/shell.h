@@ -20,14 +20,17 @@
     frames on a full socket. Replies and notices are never dropped: there
     is one per command, at the pace of the node's calls.
 
-    Pipe protocol (supervisor -> actor), every command a multi-frame zmsg:
+    Pipe protocol (supervisor -> actor):
 
-        zsock_send (actor, "sp", "MSG", shared);
+        rumor_shell_shared_frame (NULL, shared), sent as one frame:
             A decoded envelope (rumor_shared_t with .envelope set) for
             on_message. The actor releases its reference.
-        zsock_send (actor, "ssp", "EVENT", kind, shared);
+        rumor_shell_shared_frame (kind, shared), sent as one frame:
             An event of another core (rumor_shared_t with .detail set) for
             on_event. The actor releases its reference.
+        (Those two are most of a busy node's pipe traffic: one frame each,
+        whose first byte no string starts with. Every other command is a
+        multi-frame zmsg:)
         zsock_send (actor, "s4", "STATS", seq);
             Replies "REPLY" seq rc=0, then name/value string pairs: the
             core's counters ("<core>.<counter>") and the shell's
@@ -92,6 +95,14 @@ rumor_shared_t *rumor_shared_new (Rumor__Envelope **envelope_p,
 //  Drop one reference; frees the message with the last. Nullifies the
 //  caller's pointer; does nothing if it is NULL.
 void rumor_shared_release (rumor_shared_t **self_p);
+
+//  First byte of a frame that hands a shared message to an actor
+#define RUMOR_SHELL_MSG         0x03    //  envelope, for on_message
+#define RUMOR_SHELL_EVENT       0x04    //  event detail, for on_event
+
+//  A new frame handing shared to an actor (one reference travels with
+//  it): a decoded envelope when kind is NULL, else an event of that kind.
+zframe_t *rumor_shell_shared_frame (const char *kind, rumor_shared_t *shared);
 
 //  --------------------------------------------------------------------------
 //  The vtable of a core

@@ -81,15 +81,8 @@ struct _rumor_t {
 };
 
 struct _rumor_event_t {
-    rumor_event_type_t type;        //  what happened
-    char *member;                   //  member id in hex
-    char *name;                     //  its name
-    char *endpoint;                 //  its endpoint
-    char *topic;                    //  topic or key
-    zframe_t *data;                 //  payload or value
-    int64_t query;                  //  query id
-    bool complete;                  //  QUERY_DONE: every member answered
-    char *evidence;                 //  SUSPECT/FAILED: why
+    zframe_t *frame;                //  as it came off the events pipe
+    rumor_supervisor_event_t view;  //  its fields, borrowed from frame
 };
 
 
@@ -1268,18 +1261,18 @@ rumor_respond (rumor_t *self, const rumor_event_t *query, const void *payload,
                size_t size)
 {
     int rc = s_check_running (self);
-    if (rc == RUMOR_OK && (!query || query->type != RUMOR_EVENT_QUERY))
+    if (rc == RUMOR_OK && (!query || query->view.type != RUMOR_EVENT_QUERY))
         rc = RUMOR_EINVAL;
     if (rc == RUMOR_OK)
         rc = s_check_payload (payload, size);
     rumor_id_t origin;
-    if (rc == RUMOR_OK && rumor_id_from_hex (&origin, query->member))
+    if (rc == RUMOR_OK && rumor_id_from_hex (&origin, query->view.member))
         rc = RUMOR_EINVAL;
     if (rc != RUMOR_OK)
         return rc;
     zmsg_t *request = s_actor_request (self, "app", "RESPOND");
     zmsg_addmem (request, origin.bytes, RUMOR_ID_SIZE);
-    rumor_shell_add_u64 (request, (uint64_t) query->query);
+    rumor_shell_add_u64 (request, query->view.query);
     zmsg_addmem (request, payload, size);
     return s_call_rc (self, request, s_app_error);
 }
@@ -1454,21 +1447,16 @@ rumor_why (rumor_t *self)
 //  Events to the program
 
 static rumor_event_t *
-s_event_new (zmsg_t *msg)
+s_event_new (zframe_t **frame_p)
 {
-    if (zmsg_size (msg) != RUMOR_SUPERVISOR_EVENT_FRAMES)
-        return NULL;
     rumor_event_t *self = (rumor_event_t *) zmalloc (sizeof (rumor_event_t));
     assert (self);
-    self->type = (rumor_event_type_t) rumor_shell_pop_u32 (msg, 0);
-    self->member = rumor_shell_pop_str (msg);
-    self->name = rumor_shell_pop_str (msg);
-    self->endpoint = rumor_shell_pop_str (msg);
-    self->topic = rumor_shell_pop_str (msg);
-    self->data = zmsg_pop (msg);
-    self->query = (int64_t) rumor_shell_pop_u64 (msg, 0);
-    self->complete = rumor_shell_pop_u32 (msg, 0) != 0;
-    self->evidence = rumor_shell_pop_str (msg);
+    self->frame = *frame_p;
+    *frame_p = NULL;
+    if (rumor_supervisor_event_parse (self->frame, &self->view)) {
+        rumor_event_destroy (&self);
+        return NULL;
+    }
     return self;
 }
 
@@ -1508,11 +1496,11 @@ rumor_recv_timeout (rumor_t *self, int timeout_ms)
         timeout_ms = 0;
     if (!s_event_ready (self, timeout_ms))
         return NULL;                //  timeout or interrupted
-    zmsg_t *msg = zmsg_recv (self->events);
-    if (!msg)
+    zframe_t *frame = zframe_recv (self->events);
+    if (!frame)
         return NULL;
-    rumor_event_t *event = s_event_new (msg);
-    zmsg_destroy (&msg);
+    rumor_event_t *event = s_event_new (&frame);
+    zframe_destroy (&frame);
     return event;
 }
 
@@ -1534,12 +1522,7 @@ rumor_event_destroy (rumor_event_t **self_p)
     if (!self_p || !*self_p)
         return;
     rumor_event_t *self = *self_p;
-    free (self->member);
-    free (self->name);
-    free (self->endpoint);
-    free (self->topic);
-    free (self->evidence);
-    zframe_destroy (&self->data);
+    zframe_destroy (&self->frame);
     free (self);
     *self_p = NULL;
 }
@@ -1547,7 +1530,7 @@ rumor_event_destroy (rumor_event_t **self_p)
 rumor_event_type_t
 rumor_event_type (const rumor_event_t *self)
 {
-    return self? self->type: (rumor_event_type_t) 0;
+    return self? self->view.type: (rumor_event_type_t) 0;
 }
 
 const char *
@@ -1558,64 +1541,64 @@ rumor_event_type_name (const rumor_event_t *self)
         "KEY_SET", "KEY_DELETED", "KEY_EXPIRED", "HEARD", "DIRECT", "QUERY",
         "RESPONSE", "QUERY_DONE"
     };
-    if (!self || self->type < RUMOR_EVENT_JOINED
-    ||  self->type > RUMOR_EVENT_QUERY_DONE)
+    if (!self || self->view.type < RUMOR_EVENT_JOINED
+    ||  self->view.type > RUMOR_EVENT_QUERY_DONE)
         return "";
-    return names [self->type];
+    return names [self->view.type];
 }
 
 const char *
 rumor_event_member (const rumor_event_t *self)
 {
-    return self? self->member: "";
+    return self? self->view.member: "";
 }
 
 const char *
 rumor_event_name (const rumor_event_t *self)
 {
-    return self? self->name: "";
+    return self? self->view.name: "";
 }
 
 const char *
 rumor_event_endpoint (const rumor_event_t *self)
 {
-    return self? self->endpoint: "";
+    return self? self->view.endpoint: "";
 }
 
 const char *
 rumor_event_topic (const rumor_event_t *self)
 {
-    return self? self->topic: "";
+    return self? self->view.topic: "";
 }
 
 const void *
 rumor_event_data (const rumor_event_t *self)
 {
-    return self && self->data? zframe_data (self->data): NULL;
+    return self? self->view.data: NULL;
 }
 
 size_t
 rumor_event_size (const rumor_event_t *self)
 {
-    return self && self->data? zframe_size (self->data): 0;
+    return self? self->view.size: 0;
 }
 
 int64_t
 rumor_event_query (const rumor_event_t *self)
 {
-    return self? self->query: 0;
+    return self? (int64_t) self->view.query: 0;
 }
 
 bool
 rumor_event_complete (const rumor_event_t *self)
 {
-    return self && self->complete;
+    return self && self->view.complete;
 }
 
 const char *
 rumor_event_evidence (const rumor_event_t *self)
 {
-    return self? self->evidence: "";
+    return self? self->view.evidence: "";
 }
 
 

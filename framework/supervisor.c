@@ -1015,26 +1015,29 @@ s_command_new (const char *command, uint32_t seq)
     return msg;
 }
 
-//  Hand a shared message to an actor: "MSG" ptr, or "EVENT" kind ptr.
+//  Hand a shared message to an actor, as one frame (shell.h).
 static void
 s_actor_share (self_t *self, int index, const char *kind,
                rumor_shared_t *shared)
 {
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, kind? "EVENT": "MSG");
-    if (kind)
-        zmsg_addstr (msg, kind);
-    zmsg_addmem (msg, &shared, sizeof (shared));
+    zframe_t *frame = rumor_shell_shared_frame (kind, shared);
+    zsock_t *actor = zactor_sock (self->actors [index]);
+    if (zlistx_size (self->backlogs [index]) == 0
+    &&  zframe_send (&frame, actor, ZFRAME_DONTWAIT) == 0)
+        return;                     //  the actor holds shared now
     //  App messages wait (the ROUTER stops being read before the backlog
     //  is full, s_flow), unless we are held back ourselves; other frames
     //  are worth nothing late
     bool app = index == S_APP && kind == NULL;
     if (app && zlistx_size (self->backlogs [index]) >= S_BACKLOG_MAX (self)) {
         self->stats.dropped_actor++;
-        zmsg_destroy (&msg);
+        zframe_destroy (&frame);
         rumor_shared_release (&shared);
         return;
     }
+    zmsg_t *msg = zmsg_new ();
+    assert (msg);
+    zmsg_append (msg, &frame);
     s_actor_post (self, index, msg, shared, kind == NULL && !app);
 }
 
@@ -1042,39 +1045,19 @@ s_actor_share (self_t *self, int index, const char *kind,
 //  --------------------------------------------------------------------------
 //  Program events
 
-typedef struct {
-    rumor_event_type_t type;        //  what happened
-    const char *member;             //  member hex
-    const char *name;               //  its name
-    const char *endpoint;           //  its endpoint
-    const char *topic;              //  topic or key
-    const void *data;               //  payload or value
-    size_t size;                    //  its size
-    uint64_t query;                 //  query id
-    bool complete;                  //  QUERY_DONE: every member answered
-    const char *evidence;           //  SUSPECT/FAILED: why
-} s_event_t;
+typedef rumor_supervisor_event_t s_event_t;
 
 //  Send one event to the program; dropped and counted if it is not
 //  reading (the node never blocks on it).
 static void
 s_emit (self_t *self, const s_event_t *event)
 {
-    zmsg_t *msg = zmsg_new ();
-    rumor_shell_add_u32 (msg, (uint32_t) event->type);
-    zmsg_addstr (msg, event->member? event->member: "");
-    zmsg_addstr (msg, event->name? event->name: "");
-    zmsg_addstr (msg, event->endpoint? event->endpoint: "");
-    zmsg_addstr (msg, event->topic? event->topic: "");
-    zmsg_addmem (msg, event->data, event->data? event->size: 0);
-    rumor_shell_add_u64 (msg, event->query);
-    rumor_shell_add_u32 (msg, event->complete? 1: 0);
-    zmsg_addstr (msg, event->evidence? event->evidence: "");
-    if (rumor_shell_try_send (&msg, self->events) == 0)
+    zframe_t *frame = rumor_supervisor_event_pack (event);
+    if (zframe_send (&frame, self->events, ZFRAME_DONTWAIT) == 0)
         self->events_sent++;
     else {
         self->events_dropped++;
-        zmsg_destroy (&msg);
+        zframe_destroy (&frame);
     }
 }
 
@@ -3125,4 +3108,103 @@ rumor_supervisor_new (const rumor_supervisor_cfg_t *cfg)
     assert (cfg->name && cfg->cluster && cfg->events);
     //  zactor_new returns once the actor copied cfg and signalled
     return zactor_new (s_supervisor_actor, (void *) cfg);
+}
+
+
+//  --------------------------------------------------------------------------
+//  The events pipe's frames (supervisor.h)
+
+//  Fixed part: type, query, complete, data size
+#define S_EVENT_HEAD    (4 + 8 + 1 + 4)
+
+static size_t
+s_text_size (const char *text)
+{
+    return (text? strlen (text): 0) + 1;
+}
+
+static byte *
+s_put (byte *at, const void *data, size_t size)
+{
+    if (size)
+        memcpy (at, data, size);
+    return at + size;
+}
+
+static byte *
+s_put_text (byte *at, const char *text)
+{
+    return s_put (at, text? text: "", s_text_size (text));
+}
+
+zframe_t *
+rumor_supervisor_event_pack (const rumor_supervisor_event_t *event)
+{
+    assert (event);
+    size_t size = event->data? event->size: 0;
+    assert (size <= UINT32_MAX);
+    zframe_t *frame = zframe_new (NULL, S_EVENT_HEAD + size
+        + s_text_size (event->member) + s_text_size (event->name)
+        + s_text_size (event->endpoint) + s_text_size (event->topic)
+        + s_text_size (event->evidence));
+    assert (frame);
+    uint32_t type = (uint32_t) event->type;
+    uint8_t complete = event->complete? 1: 0;
+    uint32_t size32 = (uint32_t) size;
+    byte *at = zframe_data (frame);
+    at = s_put (at, &type, sizeof (type));
+    at = s_put (at, &event->query, sizeof (event->query));
+    at = s_put (at, &complete, sizeof (complete));
+    at = s_put (at, &size32, sizeof (size32));
+    at = s_put (at, event->data, size);
+    at = s_put_text (at, event->member);
+    at = s_put_text (at, event->name);
+    at = s_put_text (at, event->endpoint);
+    at = s_put_text (at, event->topic);
+    s_put_text (at, event->evidence);
+    return frame;
+}
+
+//  The NUL-terminated text at *at, borrowed; moves *at past its NUL. NULL
+//  if no NUL comes before end.
+static const char *
+s_take_text (const byte **at, const byte *end)
+{
+    const byte *nul = *at < end? (const byte *) memchr (*at, 0,
+                                                (size_t) (end - *at)): NULL;
+    if (!nul)
+        return NULL;
+    const char *text = (const char *) *at;
+    *at = nul + 1;
+    return text;
+}
+
+int
+rumor_supervisor_event_parse (zframe_t *frame, rumor_supervisor_event_t *event)
+{
+    assert (frame);
+    assert (event);
+    memset (event, 0, sizeof (*event));
+    const byte *at = zframe_data (frame);
+    const byte *end = at + zframe_size (frame);
+    if (zframe_size (frame) < S_EVENT_HEAD)
+        return -1;
+    uint32_t type, size;
+    memcpy (&type, at, sizeof (type));
+    memcpy (&event->query, at + 4, sizeof (event->query));
+    event->complete = at [12] != 0;
+    memcpy (&size, at + 13, sizeof (size));
+    at += S_EVENT_HEAD;
+    if (size > (size_t) (end - at))
+        return -1;
+    event->type = (rumor_event_type_t) type;
+    event->data = at;
+    event->size = size;
+    at += size;
+    event->member = s_take_text (&at, end);
+    event->name = event->member? s_take_text (&at, end): NULL;
+    event->endpoint = event->name? s_take_text (&at, end): NULL;
+    event->topic = event->endpoint? s_take_text (&at, end): NULL;
+    event->evidence = event->topic? s_take_text (&at, end): NULL;
+    return event->evidence && at == end? 0: -1;
 }

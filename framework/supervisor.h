@@ -108,9 +108,11 @@
                                 this is a crash as others see it (no
                                 Leave): rumor_node_crash below
 
-    Events pipe (supervisor -> program), one message per event:
-        type (uint32, rumor_event_type_t) | member (hex) | name | endpoint
-        | topic | data | query (uint64) | complete (uint32 0/1) | evidence
+    Events pipe (supervisor -> program), one frame per event, made by
+    rumor_supervisor_event_pack and read by rumor_supervisor_event_parse:
+        type (uint32, rumor_event_type_t) | query (uint64) | complete
+        (uint8 0/1) | data size (uint32) | data | member (hex) NUL | name
+        NUL | endpoint NUL | topic NUL | evidence NUL
     =========================================================================
 */
 
@@ -123,8 +125,30 @@
 #include "rumor_limits.h"
 #include "secret.h"
 
-//  Frames in one message on the events pipe
-#define RUMOR_SUPERVISOR_EVENT_FRAMES   9
+//  One event for the program, as it crosses the events pipe; strings are
+//  never NULL once parsed ("" when not applicable)
+typedef struct {
+    rumor_event_type_t type;        //  what happened
+    const char *member;             //  member hex
+    const char *name;               //  its name
+    const char *endpoint;           //  its endpoint
+    const char *topic;              //  topic or key
+    const void *data;               //  payload or value
+    size_t size;                    //  its size
+    uint64_t query;                 //  query id
+    bool complete;                  //  QUERY_DONE: every member answered
+    const char *evidence;           //  SUSPECT/FAILED: why
+} rumor_supervisor_event_t;
+
+//  The event as one frame for the events pipe (NULL strings go as "").
+zframe_t *rumor_supervisor_event_pack (const rumor_supervisor_event_t *event);
+
+//  Read a frame of rumor_supervisor_event_pack into event, whose strings
+//  and data then borrow from the frame. Returns 0, or -1 if the frame is
+//  not one (too short, a size past its end, a string without its NUL, or
+//  bytes left over).
+int rumor_supervisor_event_parse (zframe_t *frame,
+                                  rumor_supervisor_event_t *event);
 
 typedef struct {
     const char *name;               //  our node name

@@ -184,6 +184,14 @@ static const rumor_shell_vtable_t fake_vtable = {
 //  --------------------------------------------------------------------------
 //  Helpers
 
+//  Hand shared to the actor as the supervisor does
+static void
+s_share (zactor_t *actor, const char *kind, rumor_shared_t *shared)
+{
+    zframe_t *frame = rumor_shell_shared_frame (kind, shared);
+    assert_int_equal (zframe_send (&frame, zactor_sock (actor), 0), 0);
+}
+
 //  Next message from the actor, or NULL at the deadline
 static zmsg_t *
 s_recv (zactor_t *actor, int timeout_ms)
@@ -263,7 +271,7 @@ test_message_reaches_core_and_effects_come_back (void **state)
     zactor_t *actor = rumor_shell_new (&fake_vtable, fake_new (&record));
     assert_non_null (actor);
     rumor_shared_t *shared = s_envelope (7, 99, 1);
-    zsock_send (actor, "sp", "MSG", shared);
+    s_share (actor, NULL, shared);
 
     zmsg_t *effect = s_recv (actor, WAIT_MS);
     assert_non_null (effect);
@@ -322,7 +330,7 @@ test_events_reach_core_with_their_kind (void **state)
         zframe_data (packed));
     zframe_destroy (&packed);
     rumor_shared_t *shared = rumor_shared_new (NULL, &detail, 1);
-    zsock_send (actor, "ssp", "EVENT", "member", shared);
+    s_share (actor, "member", shared);
 
     zmsg_t *effect = s_recv (actor, WAIT_MS);
     assert_non_null (effect);
@@ -394,7 +402,7 @@ test_shared_message_is_released_by_the_shell (void **state)
     fake_record_t record = { 0 };
     zactor_t *actor = rumor_shell_new (&fake_vtable, fake_new (&record));
     rumor_shared_t *shared = s_envelope (3, 1, 2);
-    zsock_send (actor, "sp", "MSG", shared);
+    s_share (actor, NULL, shared);
     s_send_command (actor, "ECHO", 1, "sync", 0);
     int32_t rc;
     zmsg_t *reply = s_reply (actor, 1, &rc);   //  after MSG was handled
@@ -414,7 +422,7 @@ test_notice_comes_up_once (void **state)
     fake_record_t record = { 0 };
     zactor_t *actor = rumor_shell_new (&fake_vtable, fake_new (&record));
     for (int i = 0; i < 3; i++)
-        zsock_send (actor, "sp", "MSG", s_envelope (3, (uint64_t) i, 1));
+        s_share (actor, NULL, s_envelope (3, (uint64_t) i, 1));
     s_send_command (actor, "ECHO", 9, "end", 0);
     int notices = 0;
     zmsg_t *msg;
