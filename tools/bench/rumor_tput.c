@@ -15,14 +15,19 @@
 
     A rate is received / (time of the last receipt - time of the first
     send), both read from CLOCK_MONOTONIC, which every process of a host
-    shares. A receiver is done once nothing arrived for IDLE ms. Losses
+    shares. With payloads of 16 bytes or more each carries its send time,
+    and every receiver reports the median and 99th percentile of
+    send-to-receipt latency: under a flood that is the queues' depth (the
+    sender's API queue included), not the network's. A receiver is done
+    once nothing arrived for IDLE ms. Losses
     (sent but never received) and the counters that explain them (queue
     full, events the program fell behind on, rate limits) are printed.
 
     The parent process forks every node before touching czmq (czmq is not
     fork-safe) and talks to them over pipes, one line per message:
       child -> parent   "up ID ENDPOINT", "ready", "sent OK ERR T0 T1",
-                        "recv COUNT T_FIRST T_LAST", "stat NAME VALUE"...,
+                        "recv COUNT T_FIRST T_LAST MEDIAN_MS P99_MS",
+                        "stat NAME VALUE"...,
                         "done"
       parent -> child   "go", "stop"
     Exit status: 0 measured, 1 a node failed or nothing arrived (with
@@ -79,6 +84,7 @@ typedef struct {
     long sent_ok, sent_err;         //  sender: calls that succeeded/failed
     double t0, t1;                  //  sender: first and last call
     long received;                  //  receiver: messages counted
+    double lat_median, lat_p99;     //  receiver: send-to-receipt, ms
     double cpu;                     //  CPU seconds of the measured phase
     double t_first, t_last;         //  receiver: first and last receipt
     char stats [S_LINE_MAX * 4];    //  counters worth printing
@@ -195,6 +201,20 @@ s_wait_members (rumor_t *node, int others)
     return joined >= others;
 }
 
+//  Payload bytes: a counter (each payload differs, as real traffic would),
+//  then the send time in ns of CLOCK_MONOTONIC (one clock for every
+//  process on the host), when the payload has room for both
+#define S_STAMP_AT      8
+#define S_STAMPED(size) ((size) >= S_STAMP_AT + sizeof (int64_t))
+
+static int64_t
+s_now_ns (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000000000 + now.tv_nsec;
+}
+
 //  Send as fast as the API takes calls; tell the parent what happened.
 static void
 s_send (const s_options_t *options, rumor_t *node, const char *target,
@@ -206,9 +226,12 @@ s_send (const s_options_t *options, rumor_t *node, const char *target,
     double t0 = s_now ();
     double until = t0 + options->seconds;
     for (long sent = 0; sent < options->count; sent++) {
-        //  Each payload differs (a counter), as real traffic would
         memcpy (payload, &sent, options->size < sizeof (sent)?
                 options->size: sizeof (sent));
+        if (S_STAMPED (options->size)) {
+            int64_t stamp = s_now_ns ();    //  vDSO: tens of ns a call
+            memcpy (payload + S_STAMP_AT, &stamp, sizeof (stamp));
+        }
         int rc = options->mode == S_DIRECT
                ? rumor_whisper (node, target, "bench.tput", payload,
                                 options->size)
@@ -226,13 +249,37 @@ s_send (const s_options_t *options, rumor_t *node, const char *target,
     s_tell (out, "sent %ld %ld %.9f %.9f", ok, failed, t0, t1);
 }
 
+static int
+s_compare_ns (const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *) a, y = *(const int64_t *) b;
+    return x < y? -1: x > y;
+}
+
+//  Median and 99th percentile of count latencies (ns), in ms; sorts them
+static void
+s_percentiles (int64_t *latencies, size_t count, double *median, double *p99)
+{
+    *median = *p99 = 0;
+    if (!count)
+        return;
+    qsort (latencies, count, sizeof (int64_t), s_compare_ns);
+    *median = latencies [count / 2] / 1e6;
+    *p99 = latencies [(count * 99) / 100] / 1e6;
+}
+
 //  Count messages until IDLE ms of silence after the first one (or a hard
-//  deadline); tell the parent.
+//  deadline), with each one's latency; tell the parent.
 static void
 s_receive (const s_options_t *options, rumor_t *node, int out)
 {
     rumor_event_type_t wanted = options->mode == S_DIRECT
                               ? RUMOR_EVENT_DIRECT: RUMOR_EVENT_HEARD;
+    size_t latency_max = options->count < 4000000? (size_t) options->count
+                                                 : 4000000;
+    int64_t *latencies = S_STAMPED (options->size)
+        ? (int64_t *) malloc (latency_max * sizeof (int64_t)): NULL;
+    size_t latency_count = 0;
     long received = 0;
     double t_first = 0, t_last = 0;
     double deadline = s_now () + options->seconds + 60;
@@ -250,10 +297,20 @@ s_receive (const s_options_t *options, rumor_t *node, int out)
             if (!received)
                 t_first = t_last;
             received++;
+            int64_t stamp;
+            if (latencies && latency_count < latency_max) {
+                memcpy (&stamp, (const uint8_t *) rumor_event_data (event)
+                                + S_STAMP_AT, sizeof (stamp));
+                latencies [latency_count++] = s_now_ns () - stamp;
+            }
         }
         rumor_event_destroy (&event);
     }
-    s_tell (out, "recv %ld %.9f %.9f", received, t_first, t_last);
+    double median, p99;
+    s_percentiles (latencies, latency_count, &median, &p99);
+    free (latencies);
+    s_tell (out, "recv %ld %.9f %.9f %.3f %.3f", received, t_first, t_last,
+            median, p99);
 }
 
 //  --stats: every non-zero counter of the node, to stderr
@@ -395,8 +452,9 @@ s_parse_line (s_child_t *child, char *line, const char *awaited)
                 &child->sent_err, &child->t0, &child->t1);
     else
     if (streq (word, "recv"))
-        sscanf (line, "recv %ld %lf %lf", &child->received,
-                &child->t_first, &child->t_last);
+        sscanf (line, "recv %ld %lf %lf %lf %lf", &child->received,
+                &child->t_first, &child->t_last, &child->lat_median,
+                &child->lat_p99);
     else
     if (streq (word, "cpu"))
         sscanf (line, "cpu %lf", &child->cpu);
@@ -480,6 +538,7 @@ s_report (const s_options_t *options, s_child_t *children, int count,
     if (*from->stats)
         printf ("sender counters:%s\n", from->stats);
     double slowest = -1;
+    double worst_median = 0, worst_p99 = 0;
     long fewest = -1;
     double cpu = 0;
     for (int i = 0; i < count; i++)
@@ -492,9 +551,15 @@ s_report (const s_options_t *options, s_child_t *children, int count,
         double rate = child->received && span > 0
                     ? child->received / span: 0;
         printf ("receiver %d: %ld received (%.2f%% of sent), %.0f "
-                "messages/s%s%s\n", i, child->received,
+                "messages/s, latency median %.1f ms, p99 %.1f ms%s%s\n",
+                i, child->received,
                 from->sent_ok? 100.0 * child->received / from->sent_ok: 0,
-                rate, *child->stats? ", counters:": "", child->stats);
+                rate, child->lat_median, child->lat_p99,
+                *child->stats? ", counters:": "", child->stats);
+        if (child->lat_p99 > worst_p99) {
+            worst_p99 = child->lat_p99;
+            worst_median = child->lat_median;
+        }
         if (slowest < 0 || rate < slowest)
             slowest = rate;
         if (fewest < 0 || child->received < fewest)
@@ -505,6 +570,9 @@ s_report (const s_options_t *options, s_child_t *children, int count,
     if (from->sent_ok)
         printf ("cpu: %.2f s over all processes, %.1f us per message sent\n",
                 cpu, cpu * 1e6 / from->sent_ok);
+    if (S_STAMPED (options->size))
+        printf ("latency (the receiver with the worst p99): median %.1f ms, "
+                "p99 %.1f ms\n", worst_median, worst_p99);
     printf ("%s: %.0f messages/s received%s\n",
             options->mode == S_DIRECT? "result": "result (slowest receiver)",
             slowest, fewest > 0? "": " (NOTHING ARRIVED)");
