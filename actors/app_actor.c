@@ -2,8 +2,9 @@
     app_actor - the app core in its czmq shell
 
     The vtable the generic shell (shell.h) drives, and the program's
-    commands (actors.h): HEAR, UNHEAR, SAY, WHISPER, QUERY, RESPOND. A
-    refused command replies minus the core's rumor_app_error_t.
+    commands (actors.h): HEAR, UNHEAR, QUERY, RESPOND, and the posts SAY
+    and WHISPER (shell.h: one frame, no reply). A refused command replies
+    minus the core's rumor_app_error_t.
     =========================================================================
 */
 
@@ -146,35 +147,6 @@ s_pattern (rumor_app_t *core, zmsg_t *request, bool hear)
     return s_rc (core, rc);
 }
 
-static int32_t
-s_say (rumor_app_t *core, int64_t now, zmsg_t *request)
-{
-    char *topic = rumor_shell_pop_str (request);
-    zframe_t *payload = zmsg_pop (request);
-    int rc = rumor_app_say (core, now, topic,
-                            payload? zframe_data (payload): NULL,
-                            payload? zframe_size (payload): 0);
-    zframe_destroy (&payload);
-    free (topic);
-    return s_rc (core, rc);
-}
-
-static int32_t
-s_whisper (rumor_app_t *core, int64_t now, zmsg_t *request)
-{
-    rumor_id_t to;
-    if (rumor_shell_pop_id (request, &to))
-        return -(int32_t) RUMOR_APP_E_UNKNOWN_TARGET;
-    char *topic = rumor_shell_pop_str (request);
-    zframe_t *payload = zmsg_pop (request);
-    int rc = rumor_app_whisper (core, now, &to, topic,
-                                payload? zframe_data (payload): NULL,
-                                payload? zframe_size (payload): 0);
-    zframe_destroy (&payload);
-    free (topic);
-    return s_rc (core, rc);
-}
-
 static void
 s_query (rumor_app_t *core, int64_t now, zmsg_t *request, zmsg_t *reply)
 {
@@ -214,12 +186,6 @@ s_handle_command (void *self, int64_t now, const char *command,
         rumor_shell_add_i32 (reply, s_pattern (core, request,
                                                streq (command, "HEAR")));
     else
-    if (streq (command, "SAY"))
-        rumor_shell_add_i32 (reply, s_say (core, now, request));
-    else
-    if (streq (command, "WHISPER"))
-        rumor_shell_add_i32 (reply, s_whisper (core, now, request));
-    else
     if (streq (command, "QUERY"))
         s_query (core, now, request, reply);
     else
@@ -228,6 +194,38 @@ s_handle_command (void *self, int64_t now, const char *command,
     else
         return false;
     return true;
+}
+
+//  A string argument of a post: its bytes end with their NUL
+static const char *
+s_arg_string (const rumor_shell_arg_t *arg)
+{
+    const char *text = (const char *) arg->data;
+    return arg->size && text [arg->size - 1] == 0
+        && strlen (text) == arg->size - 1? text: NULL;
+}
+
+//  SAY topic payload, WHISPER to topic payload (node.c, rumor_say and
+//  rumor_whisper); the core counts what it refuses
+static bool
+s_handle_post (void *self, int64_t now, const char *command,
+               const rumor_shell_arg_t *args, size_t count)
+{
+    rumor_app_t *core = (rumor_app_t *) self;
+    if (streq (command, "SAY") && count == 2 && s_arg_string (&args [0])) {
+        rumor_app_say (core, now, s_arg_string (&args [0]), args [1].data,
+                       args [1].size);
+        return true;
+    }
+    rumor_id_t to;
+    if (streq (command, "WHISPER") && count == 3
+    &&  args [0].size == RUMOR_ID_SIZE && s_arg_string (&args [1])) {
+        memcpy (to.bytes, args [0].data, RUMOR_ID_SIZE);
+        rumor_app_whisper (core, now, &to, s_arg_string (&args [1]),
+                           args [2].data, args [2].size);
+        return true;
+    }
+    return false;
 }
 
 static const rumor_shell_vtable_t s_vtable = {
@@ -240,6 +238,7 @@ static const rumor_shell_vtable_t s_vtable = {
     .next_effect = s_next_effect,
     .stats = s_stats,
     .handle_command = s_handle_command,
+    .handle_post = s_handle_post,
     .notice = NULL
 };
 

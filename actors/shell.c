@@ -86,6 +86,64 @@ s_shared_of (zframe_t *frame, const char **kind)
 }
 
 
+zframe_t *
+rumor_shell_post_new (const char *actor, const char *command,
+                      const rumor_shell_arg_t *args, size_t count)
+{
+    assert (actor && command);
+    assert (count <= RUMOR_SHELL_POST_ARGS);
+    size_t size = 1 + strlen (actor) + 1 + strlen (command) + 1;
+    for (size_t i = 0; i < count; i++)
+        size += sizeof (uint32_t) + args [i].size;
+    zframe_t *frame = zframe_new (NULL, size);
+    assert (frame);
+    byte *at = zframe_data (frame);
+    *at++ = RUMOR_SHELL_POST;
+    memcpy (at, actor, strlen (actor) + 1);
+    at += strlen (actor) + 1;
+    memcpy (at, command, strlen (command) + 1);
+    at += strlen (command) + 1;
+    for (size_t i = 0; i < count; i++) {
+        assert (args [i].size <= UINT32_MAX);
+        uint32_t length = (uint32_t) args [i].size;
+        memcpy (at, &length, sizeof (length));
+        at += sizeof (length);
+        if (length)
+            memcpy (at, args [i].data, length);
+        at += length;
+    }
+    return frame;
+}
+
+int
+rumor_shell_post_parse (zframe_t *frame, rumor_shell_post_t *post)
+{
+    assert (frame && post);
+    memset (post, 0, sizeof (*post));
+    const byte *at = zframe_data (frame);
+    const byte *end = at + zframe_size (frame);
+    if (at == end || *at++ != RUMOR_SHELL_POST)
+        return -1;
+    post->actor = rumor_codec_take_string (&at, end);
+    post->command = post->actor? rumor_codec_take_string (&at, end): NULL;
+    if (!post->command)
+        return -1;
+    while (at < end) {
+        uint32_t length;
+        if (post->count == RUMOR_SHELL_POST_ARGS
+        ||  (size_t) (end - at) < sizeof (length))
+            return -1;
+        memcpy (&length, at, sizeof (length));
+        at += sizeof (length);
+        if (length > (size_t) (end - at))
+            return -1;
+        post->args [post->count++] = (rumor_shell_arg_t) { at, length };
+        at += length;
+    }
+    return 0;
+}
+
+
 //  --------------------------------------------------------------------------
 //  Frame helpers
 
@@ -447,6 +505,20 @@ s_self_handle_request (self_t *self, zframe_t **first_p)
     zmsg_destroy (&request);
 }
 
+//  A post for the core; counted as a bad command if it does not take it
+static void
+s_self_handle_post (self_t *self, zframe_t *frame)
+{
+    rumor_shell_post_t post;
+    if (rumor_shell_post_parse (frame, &post)
+    ||  !self->vtable->handle_post
+    ||  !self->vtable->handle_post (self->core, zclock_time (), post.command,
+                                    post.args, post.count)) {
+        zsys_warning ("rumor %s: refused post", self->vtable->name);
+        self->bad_commands++;
+    }
+}
+
 static void
 s_self_handle_pipe (self_t *self)
 {
@@ -454,11 +526,15 @@ s_self_handle_pipe (self_t *self)
     if (!frame)
         return;                     //  interrupted
     self->inputs++;
+    bool single = !zframe_more (frame);
     const char *kind;
-    rumor_shared_t *shared = zframe_more (frame)? NULL
-                           : s_shared_of (frame, &kind);
+    rumor_shared_t *shared = single? s_shared_of (frame, &kind): NULL;
     if (shared)
         s_self_handle_shared (self, shared, kind);
+    else
+    if (single && zframe_size (frame)
+    &&  zframe_data (frame) [0] == RUMOR_SHELL_POST)
+        s_self_handle_post (self, frame);
     else
         s_self_handle_request (self, &frame);
     zframe_destroy (&frame);

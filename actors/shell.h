@@ -105,6 +105,38 @@ void rumor_shared_release (rumor_shared_t **self_p);
 zframe_t *rumor_shell_shared_frame (const char *kind, rumor_shared_t *shared);
 
 //  --------------------------------------------------------------------------
+//  A post: a command for an actor that asks for no reply, as one frame
+//  (the program's say and whisper, most of a busy program's traffic):
+//      0x05 | actor NUL | command NUL | then each argument: size (uint32)
+//      and its bytes
+//  The program makes it, the supervisor forwards the same frame to the
+//  actor, whose core reads the arguments in place (vtable handle_post).
+
+#define RUMOR_SHELL_POST        0x05
+#define RUMOR_SHELL_POST_ARGS   8       //  most arguments a post carries
+
+typedef struct {
+    const void *data;               //  bytes, borrowed
+    size_t size;                    //  their count
+} rumor_shell_arg_t;
+
+typedef struct {
+    const char *actor;              //  "app"...
+    const char *command;            //  "SAY"...
+    rumor_shell_arg_t args [RUMOR_SHELL_POST_ARGS];
+    size_t count;                   //  arguments in args
+} rumor_shell_post_t;
+
+//  A new post frame of count (<= RUMOR_SHELL_POST_ARGS) arguments.
+zframe_t *rumor_shell_post_new (const char *actor, const char *command,
+                                const rumor_shell_arg_t *args, size_t count);
+
+//  Read a post frame into post, borrowing from the frame. Returns 0, or -1
+//  if it is not one (another first byte, a name without its NUL, an
+//  argument past the end, more than RUMOR_SHELL_POST_ARGS of them).
+int rumor_shell_post_parse (zframe_t *frame, rumor_shell_post_t *post);
+
+//  --------------------------------------------------------------------------
 //  The vtable of a core
 
 typedef struct {
@@ -124,6 +156,10 @@ typedef struct {
     //  after seq. Return false if the command is unknown (nothing added).
     bool (*handle_command) (void *core, int64_t now_ms, const char *command,
                             zmsg_t *request, zmsg_t *reply);
+    //  Optional: a post (no reply). Return false if the command is
+    //  unknown or its arguments are not what it takes.
+    bool (*handle_post) (void *core, int64_t now_ms, const char *command,
+                         const rumor_shell_arg_t *args, size_t count);
     //  Optional: after every input or tick, a notice for the supervisor
     //  (e.g. "NOTICE" "LEFT"), or NULL. Caller owns it.
     zmsg_t *(*notice) (void *core);

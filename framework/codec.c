@@ -1129,6 +1129,19 @@ rumor_codec_free_beacon (Rumor__Beacon **beacon_p)
 
 //  --------------------------------------------------------------------------
 //  Pack any message into a new frame, or NULL if over RUMOR_FRAME_MAX.
+const char *
+rumor_codec_take_string (const byte **at, const byte *end)
+{
+    assert (at && *at && end);
+    const byte *nul = *at < end? (const byte *) memchr (*at, 0,
+                                                (size_t) (end - *at)): NULL;
+    if (!nul)
+        return NULL;
+    const char *string = (const char *) *at;
+    *at = nul + 1;
+    return string;
+}
+
 zframe_t *
 rumor_codec_pack (const ProtobufCMessage *msg)
 {

@@ -117,6 +117,11 @@ typedef enum {
 //  if the encoding would exceed RUMOR_FRAME_MAX.
 zframe_t *rumor_codec_pack (const ProtobufCMessage *msg);
 
+//  The NUL-terminated string at *at, borrowed from the bytes before end,
+//  for the pipes' one-frame formats; moves *at past its NUL. NULL (and
+//  *at unmoved) if no NUL comes before end.
+const char *rumor_codec_take_string (const byte **at, const byte *end);
+
 //  Pack msg into a new frame after head_size bytes copied from head (a
 //  caller's own framing, e.g. an effect's header). NULL if the encoding
 //  alone would exceed RUMOR_FRAME_MAX.

@@ -119,21 +119,6 @@ rumor_fx_size (rumor_fx_t *self)
     return zlistx_size (self->queue);
 }
 
-//  The NUL-terminated string at data [*at], borrowed; moves *at past its
-//  NUL. NULL if no NUL comes before size.
-static const char *
-s_take_string (const byte *data, size_t size, size_t *at)
-{
-    if (*at >= size)
-        return NULL;
-    const byte *nul = (const byte *) memchr (data + *at, 0, size - *at);
-    if (!nul)
-        return NULL;
-    const char *string = (const char *) data + *at;
-    *at = (size_t) (nul - data) + 1;
-    return string;
-}
-
 int
 rumor_fx_parse_data (const byte *data, size_t size, rumor_fx_view_t *view)
 {
@@ -141,28 +126,29 @@ rumor_fx_parse_data (const byte *data, size_t size, rumor_fx_view_t *view)
     memset (view, 0, sizeof (*view));
     if (size == 0 || !data)
         return -1;
-    size_t at = 1;
+    const byte *at = data + 1;
+    const byte *end = data + size;
     if (data [0] == RUMOR_FX_SEND) {
         if (size < S_SEND_HEAD)
             return -1;
         view->is_send = true;
         memcpy (view->to.bytes, data + 1, RUMOR_ID_SIZE);
-        at = S_SEND_HEAD;
-        view->endpoint = s_take_string (data, size, &at);
+        at = data + S_SEND_HEAD;
+        view->endpoint = rumor_codec_take_string (&at, end);
         if (!view->endpoint)
             return -1;
     }
     else
     if (data [0] == RUMOR_FX_EVENT) {
-        view->kind = s_take_string (data, size, &at);
-        view->extra = view->kind? s_take_string (data, size, &at): NULL;
+        view->kind = rumor_codec_take_string (&at, end);
+        view->extra = view->kind? rumor_codec_take_string (&at, end): NULL;
         if (!view->extra || !view->kind [0])
             return -1;
     }
     else
         return -1;
-    view->body = data + at;
-    view->body_size = size - at;
+    view->body = at;
+    view->body_size = (size_t) (end - at);
     return 0;
 }
 

@@ -1105,40 +1105,26 @@ s_check_message (rumor_t *self, const char *topic, const void *payload,
     return rc == RUMOR_OK? s_check_payload (payload, size): rc;
 }
 
-//  A command to the app actor that asks for no reply: CALL | 0 | app |
-//  COMMAND (seq 0 means "no reply" to the supervisor and the actors)
-static zmsg_t *
-s_app_post_new (const char *command)
-{
-    zmsg_t *request = zmsg_new ();
-    assert (request);
-    zmsg_addstr (request, "CALL");
-    rumor_shell_add_u32 (request, 0);
-    zmsg_addstr (request, "app");
-    zmsg_addstr (request, command);
-    return request;
-}
-
-//  Queue a no-reply command on the supervisor's pipe. A full pipe blocks
-//  the caller (backpressure: the supervisor stops reading it while the
-//  app actor lags), at most S_CALL_TIMEOUT_MS: past that the node is
-//  wedged (RUMOR_ETIMEOUT, the message is not queued).
+//  Queue a post (shell.h: one frame, no reply) for the app actor on the
+//  supervisor's pipe. A full pipe blocks the caller (backpressure: the
+//  supervisor stops reading it while the app actor lags), at most
+//  S_CALL_TIMEOUT_MS: past that the node is wedged (RUMOR_ETIMEOUT, the
+//  message is not queued).
 static int
-s_post (rumor_t *self, zmsg_t **request_p)
+s_post (rumor_t *self, const char *command, const rumor_shell_arg_t *args,
+        size_t count)
 {
     zsock_t *pipe = zactor_sock (self->supervisor);
     int64_t deadline = zclock_mono () + S_CALL_TIMEOUT_MS;
     while (!(zsock_events (pipe) & ZMQ_POLLOUT)) {
         int64_t left = deadline - zclock_mono ();
         zmq_pollitem_t item = { zsock_resolve (pipe), 0, ZMQ_POLLOUT, 0 };
-        if (left <= 0 || zmq_poll (&item, 1, (long) left) < 0) {
-            zmsg_destroy (request_p);
+        if (left <= 0 || zmq_poll (&item, 1, (long) left) < 0)
             return RUMOR_ETIMEOUT;
-        }
     }
-    //  Room for one message: a multipart message is queued whole
-    if (zmsg_send (request_p, pipe)) {
-        zmsg_destroy (request_p);
+    zframe_t *post = rumor_shell_post_new ("app", command, args, count);
+    if (zframe_send (&post, pipe, ZFRAME_DONTWAIT)) {
+        zframe_destroy (&post);
         return RUMOR_ETIMEOUT;
     }
     return RUMOR_OK;
@@ -1169,10 +1155,10 @@ rumor_say (rumor_t *self, const char *topic, const void *payload, size_t size)
         rc = RUMOR_EINVAL;
     if (rc != RUMOR_OK)
         return rc;
-    zmsg_t *request = s_app_post_new ("SAY");
-    zmsg_addstr (request, topic);
-    zmsg_addmem (request, payload, size);
-    return s_post (self, &request);
+    rumor_shell_arg_t args [] = {
+        { topic, strlen (topic) + 1 }, { payload, size }
+    };
+    return s_post (self, "SAY", args, 2);
 }
 
 //  Names whisper resolved, kept so that only the first whisper to a name
@@ -1224,11 +1210,11 @@ rumor_whisper (rumor_t *self, const char *member, const char *topic,
         rc = s_whisper_target (self, member, &to);
     if (rc != RUMOR_OK)
         return rc;
-    zmsg_t *request = s_app_post_new ("WHISPER");
-    zmsg_addmem (request, to.bytes, RUMOR_ID_SIZE);
-    zmsg_addstr (request, topic);
-    zmsg_addmem (request, payload, size);
-    return s_post (self, &request);
+    rumor_shell_arg_t args [] = {
+        { to.bytes, RUMOR_ID_SIZE }, { topic, strlen (topic) + 1 },
+        { payload, size }
+    };
+    return s_post (self, "WHISPER", args, 3);
 }
 
 int64_t

@@ -2749,11 +2749,8 @@ s_keys_command (self_t *self, uint32_t seq, zmsg_t *request, int64_t now)
 }
 
 static void
-s_handle_pipe (self_t *self, int64_t now)
+s_handle_request (self_t *self, zmsg_t *request, int64_t now)
 {
-    zmsg_t *request = zmsg_recv (self->pipe);
-    if (!request)
-        return;
     char *command = rumor_shell_pop_str (request);
     uint32_t seq = rumor_shell_pop_u32 (request, 0);
     if (streq (command, "$TERM"))
@@ -2802,6 +2799,52 @@ s_handle_pipe (self_t *self, int64_t now)
         s_reply (self, seq, RUMOR_EINVAL, NULL);
     }
     free (command);
+}
+
+//  A post of the program (shell.h): the same frame goes to its actor;
+//  nobody waits for a reply, so a refusal is only counted
+static void
+s_handle_post (self_t *self, zframe_t **frame_p)
+{
+    rumor_shell_post_t post;
+    int index = rumor_shell_post_parse (*frame_p, &post) == 0
+              ? s_actor_index (post.actor): -1;
+    if (index < 0 || !self->started) {
+        self->stats.posts_refused++;
+        zframe_destroy (frame_p);
+        return;
+    }
+    zsock_t *actor = zactor_sock (self->actors [index]);
+    if (zlistx_size (self->backlogs [index]) == 0
+    &&  zframe_send (frame_p, actor, ZFRAME_DONTWAIT) == 0)
+        return;
+    zmsg_t *msg = zmsg_new ();
+    assert (msg);
+    zmsg_append (msg, frame_p);
+    s_actor_post (self, index, msg, NULL, false);
+}
+
+//  What the program sends: a post (one frame), or a request
+static void
+s_handle_pipe (self_t *self, int64_t now)
+{
+    zframe_t *frame = zframe_recv (self->pipe);
+    if (!frame)
+        return;
+    if (!zframe_more (frame) && zframe_size (frame)
+    &&  zframe_data (frame) [0] == RUMOR_SHELL_POST) {
+        s_handle_post (self, &frame);
+        return;
+    }
+    zmsg_t *request = zmsg_new ();
+    assert (request);
+    zmsg_append (request, &frame);
+    while (zsock_rcvmore (self->pipe)) {
+        frame = zframe_recv (self->pipe);
+        if (frame)
+            zmsg_append (request, &frame);
+    }
+    s_handle_request (self, request, now);
     zmsg_destroy (&request);
 }
 
@@ -3165,20 +3208,6 @@ rumor_supervisor_event_pack (const rumor_supervisor_event_t *event)
     return frame;
 }
 
-//  The NUL-terminated text at *at, borrowed; moves *at past its NUL. NULL
-//  if no NUL comes before end.
-static const char *
-s_take_text (const byte **at, const byte *end)
-{
-    const byte *nul = *at < end? (const byte *) memchr (*at, 0,
-                                                (size_t) (end - *at)): NULL;
-    if (!nul)
-        return NULL;
-    const char *text = (const char *) *at;
-    *at = nul + 1;
-    return text;
-}
-
 int
 rumor_supervisor_event_parse (zframe_t *frame, rumor_supervisor_event_t *event)
 {
@@ -3201,10 +3230,10 @@ rumor_supervisor_event_parse (zframe_t *frame, rumor_supervisor_event_t *event)
     event->data = at;
     event->size = size;
     at += size;
-    event->member = s_take_text (&at, end);
-    event->name = event->member? s_take_text (&at, end): NULL;
-    event->endpoint = event->name? s_take_text (&at, end): NULL;
-    event->topic = event->endpoint? s_take_text (&at, end): NULL;
-    event->evidence = event->topic? s_take_text (&at, end): NULL;
+    event->member = rumor_codec_take_string (&at, end);
+    event->name = event->member? rumor_codec_take_string (&at, end): NULL;
+    event->endpoint = event->name? rumor_codec_take_string (&at, end): NULL;
+    event->topic = event->endpoint? rumor_codec_take_string (&at, end): NULL;
+    event->evidence = event->topic? rumor_codec_take_string (&at, end): NULL;
     return event->evidence && at == end? 0: -1;
 }

@@ -80,8 +80,9 @@
     Pipe protocol (node -> supervisor). Every command is COMMAND | seq
     (uint32, raw) | arguments, answered by "REPLY" | seq | rc (int32, raw,
     0 or a RUMOR_E* code of rumor.h) | data; a CALL with seq 0 is not
-    answered (rumor_say, rumor_whisper: refusals are counted, by the actor
-    or as "supervisor.posts_refused"):
+    answered. A post (shell.h: one frame, actor, command and arguments,
+    no reply: rumor_say, rumor_whisper) goes to its actor as it came;
+    refusals are counted, by the actor or as "supervisor.posts_refused":
 
         START                   bind, start actors and beacon, join seeds
                                 -> rc, endpoint (or, if rc is not 0, why)
