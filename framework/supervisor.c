@@ -1874,23 +1874,33 @@ s_handle_frame (self_t *self, zframe_t *frame, zframe_t *routing)
         s_actor_share (self, S_MEMBERSHIP, NULL, shared);
 }
 
+//  Read and drop the rest of a message whose first frames were read
+static void
+s_discard_rest (zsock_t *socket)
+{
+    while (zsock_rcvmore (socket)) {
+        zframe_t *rest = zframe_recv (socket);
+        zframe_destroy (&rest);
+    }
+}
+
 //  ROUTER: routing id | frame. Anything else is counted and dropped.
 static void
 s_handle_router (self_t *self)
 {
-    zmsg_t *msg = zmsg_recv (self->router);
-    if (!msg)
-        return;
-    if (zmsg_size (msg) == 2) {
-        zframe_t *routing = zmsg_pop (msg);
-        s_handle_frame (self, zmsg_first (msg), routing);
-        zframe_destroy (&routing);
-    }
-    else {
+    zframe_t *routing = zframe_recv (self->router);
+    zframe_t *frame = routing && zframe_more (routing)
+                    ? zframe_recv (self->router): NULL;
+    if (frame && !zframe_more (frame))
+        s_handle_frame (self, frame, routing);
+    else
+    if (routing) {
         self->stats.frames_in++;
         self->stats.bad_frames++;
+        s_discard_rest (self->router);
     }
-    zmsg_destroy (&msg);
+    zframe_destroy (&frame);
+    zframe_destroy (&routing);
 }
 
 //  A DEALER got a frame back through a peer's ROUTER (an Ack to us while
@@ -1898,16 +1908,16 @@ s_handle_router (self_t *self)
 static void
 s_handle_dealer (self_t *self, s_link_t *link)
 {
-    zmsg_t *msg = zmsg_recv (link->dealer);
-    if (!msg)
-        return;
-    if (zmsg_size (msg) == 1)
-        s_handle_frame (self, zmsg_first (msg), NULL);
-    else {
+    zframe_t *frame = zframe_recv (link->dealer);
+    if (frame && !zframe_more (frame))
+        s_handle_frame (self, frame, NULL);
+    else
+    if (frame) {
         self->stats.frames_in++;
         self->stats.bad_frames++;
+        s_discard_rest (link->dealer);
     }
-    zmsg_destroy (&msg);
+    zframe_destroy (&frame);
 }
 
 //  Back an endpoint off: 1 s after its first give-up, twice the last
