@@ -79,14 +79,6 @@ typedef struct {
     int64_t forget_at;              //  when the marker goes
 } s_marker_t;
 
-//  A gossip peer (ALIVE or SUSPECT member).
-typedef struct {
-    rumor_id_t id;                  //  peer id, our index key
-    uint64_t generation;            //  its generation as last told
-    char *endpoint;                 //  where to reach it, owned
-    size_t index;                   //  position in self->peers
-} s_peer_t;
-
 //  What a peer lacks of one origin: entries above from.
 typedef struct {
     s_origin_t *origin;             //  origin to serve
@@ -107,8 +99,13 @@ struct _rumor_anti_entropy_t {
     size_t n_sorted;                //  entries in sorted
     bool sorted_dirty;              //  origins changed since sorting
     zhashx_t *markers;              //  hex -> s_marker_t
-    rumor_id_table_t peer_index;    //  id -> s_peer_t (owned by peers)
-    s_peer_t **peers;               //  peers, for random choice
+    rumor_ident_pool_t *idents;     //  identities of our peers
+    rumor_id_table_t peer_index;    //  id -> position in peers
+    uint32_t *peers;                //  gossip peers (ALIVE or SUSPECT
+                                    //  members) for random choice: a
+                                    //  reference to each one's identity
+                                    //  (id, generation and endpoint as
+                                    //  last told), nothing else per peer
     size_t n_peers;                 //  peers in use
     size_t max_peers;               //  room in peers
     rumor_id_t rotor;               //  origin served first last time
@@ -457,52 +454,69 @@ s_schedule_entry (rumor_anti_entropy_t *self, s_entry_t *entry)
 //  --------------------------------------------------------------------------
 //  Peers
 
-static s_peer_t *
+static const rumor_ident_t *
+s_ident (const rumor_anti_entropy_t *self, uint32_t handle)
+{
+    return rumor_ident_at (self->idents, handle);
+}
+
+//  The id of the peer at a position of peers (peer_index's key)
+static const rumor_id_t *
+s_peer_key (const void *arg, uint32_t at)
+{
+    const rumor_anti_entropy_t *self = (const rumor_anti_entropy_t *) arg;
+    return &s_ident (self, self->peers [at])->id;
+}
+
+//  The identity of a peer, or NULL if id is not a peer
+static const rumor_ident_t *
 s_peer_lookup (rumor_anti_entropy_t *self, const rumor_id_t *id)
 {
-    return (s_peer_t *) rumor_id_table_lookup (&self->peer_index, id);
+    uint32_t at = rumor_id_table_lookup (&self->peer_index, id);
+    return at == RUMOR_ID_TABLE_NONE? NULL: s_ident (self, self->peers [at]);
 }
 
 static void
 s_peer_put (rumor_anti_entropy_t *self, const rumor_id_t *id,
-            uint64_t generation, const char *endpoint)
+            uint64_t generation, const char *name, const char *endpoint)
 {
-    s_peer_t *peer = s_peer_lookup (self, id);
-    if (!peer) {
-        peer = (s_peer_t *) zmalloc (sizeof (s_peer_t));
-        assert (peer);
-        peer->id = *id;
+    uint32_t at = rumor_id_table_lookup (&self->peer_index, id);
+    if (at == RUMOR_ID_TABLE_NONE) {
         if (self->n_peers == self->max_peers) {
             self->max_peers = self->max_peers? self->max_peers * 2: 16;
-            self->peers = (s_peer_t **) realloc (self->peers,
-                self->max_peers * sizeof (s_peer_t *));
+            self->peers = (uint32_t *) realloc (self->peers,
+                self->max_peers * sizeof (uint32_t));
             assert (self->peers);
         }
-        peer->index = self->n_peers;
-        self->peers [self->n_peers++] = peer;
-        rumor_id_table_insert (&self->peer_index, peer);
+        at = (uint32_t) self->n_peers++;
+        self->peers [at] = rumor_ident_get (self->idents, id, generation,
+                                            name, endpoint);
+        rumor_id_table_insert (&self->peer_index, at);
     }
-    if (generation >= peer->generation) {
-        peer->generation = generation;
-        free (peer->endpoint);
-        peer->endpoint = strdup (endpoint);
-        assert (peer->endpoint);
-    }
+    else
+    if (generation >= s_ident (self, self->peers [at])->generation)
+        rumor_ident_set (self->idents, &self->peers [at], id, generation,
+                         name, endpoint);
 }
 
+//  Remove the peer at a position: the last one takes its place
 static void
-s_peer_remove (rumor_anti_entropy_t *self, s_peer_t *peer)
+s_peer_remove (rumor_anti_entropy_t *self, uint32_t at)
 {
-    s_peer_t *last = self->peers [--self->n_peers];
-    self->peers [peer->index] = last;
-    last->index = peer->index;
-    rumor_id_table_delete (&self->peer_index, &peer->id);
-    free (peer->endpoint);
-    free (peer);
+    uint32_t gone = self->peers [at];
+    rumor_id_table_delete (&self->peer_index, &s_ident (self, gone)->id);
+    uint32_t last = (uint32_t) --self->n_peers;
+    if (at != last) {
+        //  The index still finds the moved peer at last: tell it first
+        self->peers [at] = self->peers [last];
+        rumor_id_table_update (&self->peer_index,
+                               &s_ident (self, self->peers [at])->id, at);
+    }
+    rumor_ident_release (self->idents, gone);
 }
 
 static bool
-s_peer_excluded (const s_peer_t *peer, const rumor_id_t *not1,
+s_peer_excluded (const rumor_ident_t *peer, const rumor_id_t *not1,
                  const rumor_id_t *not2)
 {
     return (not1 && rumor_id_eq (&peer->id, not1))
@@ -515,27 +529,27 @@ s_peer_excluded (const s_peer_t *peer, const rumor_id_t *not1,
 static size_t
 s_pick_peers (rumor_anti_entropy_t *self, uint32_t want,
               const rumor_id_t *not1, const rumor_id_t *not2,
-              s_peer_t **chosen)
+              const rumor_ident_t **chosen)
 {
     size_t n = self->n_peers;
     size_t count = 0;
     if (n == 0 || want == 0)
         return 0;
     if (n <= (size_t) want * 4 + 8) {
-        s_peer_t **order = (s_peer_t **) malloc (n * sizeof (s_peer_t *));
+        uint32_t *order = (uint32_t *) malloc (n * sizeof (uint32_t));
         assert (order);
-        memcpy (order, self->peers, n * sizeof (s_peer_t *));
-        rumor_prng_shuffle (&self->prng, order, n, sizeof (s_peer_t *));
+        memcpy (order, self->peers, n * sizeof (uint32_t));
+        rumor_prng_shuffle (&self->prng, order, n, sizeof (uint32_t));
         for (size_t i = 0; i < n && count < want; i++)
-            if (!s_peer_excluded (order [i], not1, not2))
-                chosen [count++] = order [i];
+            if (!s_peer_excluded (s_ident (self, order [i]), not1, not2))
+                chosen [count++] = s_ident (self, order [i]);
         free (order);
         return count;
     }
     //  Sampling: n > 4 * want + 8, so a few tries each find a new peer
     for (uint32_t tries = 0; tries < want * 8 && count < want; tries++) {
-        s_peer_t *peer = self->peers [rumor_prng_below (&self->prng,
-                                                        (uint32_t) n)];
+        const rumor_ident_t *peer = s_ident (self, self->peers [
+            rumor_prng_below (&self->prng, (uint32_t) n)]);
         bool taken = s_peer_excluded (peer, not1, not2);
         for (size_t i = 0; i < count && !taken; i++)
             taken = chosen [i] == peer;
@@ -550,7 +564,7 @@ static void
 s_send (rumor_anti_entropy_t *self, const rumor_id_t *to,
         const Rumor__Envelope *body)
 {
-    s_peer_t *peer = s_peer_lookup (self, to);
+    const rumor_ident_t *peer = s_peer_lookup (self, to);
     rumor_fx_send (self->fx, to, peer? peer->endpoint: NULL, body);
 }
 
@@ -1005,8 +1019,8 @@ s_valid_key (const char *key)
 static void
 s_push (rumor_anti_entropy_t *self, s_entry_t *entry)
 {
-    s_peer_t **chosen = (s_peer_t **) malloc (
-        self->cfg.push_fanout * sizeof (s_peer_t *));
+    const rumor_ident_t **chosen = (const rumor_ident_t **) malloc (
+        self->cfg.push_fanout * sizeof (rumor_ident_t *));
     assert (chosen);
     size_t n = s_pick_peers (self, self->cfg.push_fanout, NULL, NULL, chosen);
     Rumor__KvEntry *list [1] = { &entry->entry };
@@ -1119,8 +1133,8 @@ s_forward (rumor_anti_entropy_t *self, const rumor_id_t *sender,
         return;
     rumor_id_t origin;
     rumor_id_from_bin (&origin, fresh [0]->origin);
-    s_peer_t **chosen = (s_peer_t **) malloc (
-        self->cfg.push_fanout * sizeof (s_peer_t *));
+    const rumor_ident_t **chosen = (const rumor_ident_t **) malloc (
+        self->cfg.push_fanout * sizeof (rumor_ident_t *));
     assert (chosen);
     size_t n = s_pick_peers (self, self->cfg.push_fanout, sender, &origin,
                              chosen);
@@ -1324,15 +1338,17 @@ s_on_member (rumor_anti_entropy_t *self, const Rumor__MemberUpdate *update)
     s_origin_t *origin = s_origin_lookup (self, &id);
     if (origin && update->generation > origin->generation)
         s_origin_renew (self, origin, update->generation);
-    s_peer_t *peer = s_peer_lookup (self, &id);
     if (update->state == RUMOR__STATE__STATE_ALIVE
     ||  update->state == RUMOR__STATE__STATE_SUSPECT) {
-        s_peer_put (self, &id, update->generation, update->endpoint);
+        s_peer_put (self, &id, update->generation, update->name,
+                    update->endpoint);
         s_member_back (self, &id, update->generation);
     }
     else {
-        if (peer && peer->generation <= update->generation)
-            s_peer_remove (self, peer);
+        uint32_t at = rumor_id_table_lookup (&self->peer_index, &id);
+        if (at != RUMOR_ID_TABLE_NONE
+        &&  s_ident (self, self->peers [at])->generation <= update->generation)
+            s_peer_remove (self, at);
         s_member_gone (self, &id, update->generation);
     }
     return 0;
@@ -1362,8 +1378,8 @@ rumor_anti_entropy_on_event (rumor_anti_entropy_t *self, int64_t now_ms,
 static void
 s_round (rumor_anti_entropy_t *self)
 {
-    s_peer_t **chosen = (s_peer_t **) malloc (
-        self->cfg.gossip_fanout * sizeof (s_peer_t *));
+    const rumor_ident_t **chosen = (const rumor_ident_t **) malloc (
+        self->cfg.gossip_fanout * sizeof (rumor_ident_t *));
     assert (chosen);
     size_t n_chosen = s_pick_peers (self, self->cfg.gossip_fanout, NULL, NULL,
                                     chosen);
@@ -1581,7 +1597,10 @@ rumor_anti_entropy_new (const rumor_anti_entropy_cfg_t *cfg)
     self->markers = zhashx_new ();
     assert (self->markers);
     zhashx_set_destructor (self->markers, s_marker_free);
-    rumor_id_table_init (&self->peer_index, offsetof (s_peer_t, id));
+    self->idents = cfg->idents? rumor_ident_pool_link (cfg->idents)
+                              : rumor_ident_pool_new ();
+    self->cfg.idents = NULL;        //  ours is self->idents
+    rumor_id_table_init (&self->peer_index, s_peer_key, self);
     self->mine = s_origin_add (self, &cfg->self, cfg->generation);
     self->expire_at = INT64_MAX;
     self->collect_at = INT64_MAX;
@@ -1595,12 +1614,11 @@ rumor_anti_entropy_destroy (rumor_anti_entropy_t **self_p)
     assert (self_p);
     if (*self_p) {
         rumor_anti_entropy_t *self = *self_p;
-        for (size_t i = 0; i < self->n_peers; i++) {
-            free (self->peers [i]->endpoint);
-            free (self->peers [i]);
-        }
+        for (size_t i = 0; i < self->n_peers; i++)
+            rumor_ident_release (self->idents, self->peers [i]);
         free (self->peers);
         rumor_id_table_clear (&self->peer_index);
+        rumor_ident_pool_destroy (&self->idents);
         zhashx_destroy (&self->markers);
         zhashx_destroy (&self->origins);
         free (self->sorted);

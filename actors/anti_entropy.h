@@ -46,6 +46,7 @@
 #define RUMOR_ANTI_ENTROPY_H_INCLUDED
 
 #include "effects.h"
+#include "ident.h"
 
 //  Results of the local write API. Negative codes name the refusal.
 typedef enum {
@@ -82,6 +83,10 @@ typedef struct {
     int64_t tombstone_ttl_ms;       //  tombstones kept this long
     int64_t departed_ttl_ms;        //  DEAD/LEFT origin's keys kept this long
     int64_t future_tolerance_ms;    //  clock skew accepted on generations
+    rumor_ident_pool_t *idents;     //  where peers' identities are kept:
+                                    //  one pool for the cores of one
+                                    //  thread (rumor-sim), or NULL for
+                                    //  our own (ident.h)
 } rumor_anti_entropy_cfg_t;
 
 typedef struct {

@@ -30,6 +30,7 @@
 
 #include "app.h"
 #include "id_table.h"
+#include "slab.h"
 
 //  Announcers remembered per missing message. Each one is a second chance
 //  after a graft timeout; beyond four the message is almost certainly
@@ -103,15 +104,18 @@ typedef struct {
 } bucket_t;
 
 //  A live member other than self. A simulated cluster of N nodes holds N^2
-//  of them: packed into 64 bytes.
+//  of them: 24 bytes in a slab, named by a 32-bit handle in the index and
+//  in its set's array (slab.h).
 typedef struct {
-    rumor_id_t id;                  //  member id
-    char *endpoint;                 //  last known endpoint, may be ""
-    uint64_t generation;            //  member's generation
-    uint64_t live_since;            //  member epoch when it became a peer
-    bucket_t bucket;                //  its rate_per_sec budget
+    uint32_t ident;                 //  id, generation (when it became a
+                                    //  peer) and last known endpoint, may
+                                    //  be "" (ident.h)
     uint32_t index;                 //  position in its set's array (no
                                     //  more than max members)
+    uint64_t live_since;            //  member epoch when it became a peer
+    uint32_t bucket;                //  its rate_per_sec budget (bucket_t
+                                    //  in self->buckets), or NONE before
+                                    //  it sent us a broadcast
     uint8_t set;                    //  peer_set_t: eager or lazy
     bool linked;                    //  eager because the link carried a
                                     //  message or a Graft (not sampled)
@@ -119,7 +123,7 @@ typedef struct {
 
 //  A set of peers as an array, for O(1) random picks and removal.
 typedef struct {
-    peer_t **items;                 //  peers, unordered
+    uint32_t *items;                //  peers (handles), unordered
     size_t size;                    //  peers in use
     size_t max;                     //  allocated slots
 } peer_array_t;
@@ -156,8 +160,10 @@ struct _rumor_app_t {
     uint64_t direct_seq;            //  Direct counter
     uint64_t epoch;                 //  bumped on each new peer
     //  Peers
-    rumor_id_table_t peers;         //  id -> peer_t (owned by eager
-                                    //  and lazy)
+    rumor_ident_pool_t *idents;     //  identities of our peers
+    rumor_slab_t peer_slab;         //  the peers (peer_t)
+    rumor_slab_t buckets;           //  peers' rate budgets (bucket_t)
+    rumor_id_table_t peers;         //  id -> peer handle
     peer_array_t eager;             //  eager push peers
     peer_array_t lazy;              //  lazy push peers
     //  Dedup: hash of pairs + ring in arrival order
@@ -187,6 +193,37 @@ struct _rumor_app_t {
     size_t query_count;             //  queries pending
     size_t query_alloc;             //  slots allocated (grows)
 };
+
+
+//  --------------------------------------------------------------------------
+//  Peers' records
+
+static peer_t *
+s_peer_at (const rumor_app_t *self, uint32_t handle)
+{
+    return (peer_t *) rumor_slab_at (&self->peer_slab, handle);
+}
+
+//  Who a peer is: id, generation and endpoint
+static const rumor_ident_t *
+s_who (const rumor_app_t *self, const peer_t *peer)
+{
+    return rumor_ident_at (self->idents, peer->ident);
+}
+
+static const rumor_id_t *
+s_peer_id (const rumor_app_t *self, const peer_t *peer)
+{
+    return &s_who (self, peer)->id;
+}
+
+//  The id of a peer handle (the index's key)
+static const rumor_id_t *
+s_peer_key (const void *arg, uint32_t handle)
+{
+    const rumor_app_t *self = (const rumor_app_t *) arg;
+    return s_peer_id (self, s_peer_at (self, handle));
+}
 
 
 //  --------------------------------------------------------------------------
@@ -397,7 +434,12 @@ rumor_app_new (const rumor_app_cfg_t *cfg)
     rumor_id_hex (&cfg->self, self->self_hex);
     self->id_base = cfg->generation << RUMOR_APP_ID_SHIFT;
     self->last_id = self->id_base;
-    rumor_id_table_init (&self->peers, offsetof (peer_t, id));
+    self->idents = cfg->idents? rumor_ident_pool_link (cfg->idents)
+                              : rumor_ident_pool_new ();
+    self->cfg.idents = NULL;        //  ours is self->idents
+    rumor_slab_init (&self->peer_slab, sizeof (peer_t), 8);
+    rumor_slab_init (&self->buckets, sizeof (bucket_t), 4);
+    rumor_id_table_init (&self->peers, s_peer_key, self);
     self->seen = s_hash_new (true, false);
     self->retained = s_hash_new (true, true);
     self->retain_fifo = zlistx_new ();
@@ -416,14 +458,15 @@ rumor_app_new (const rumor_app_cfg_t *cfg)
     return self;
 }
 
+//  Free a peer (by handle) that left the index and its set
 static void
-s_peer_destroy (peer_t **peer_p)
+s_peer_destroy (rumor_app_t *self, uint32_t handle)
 {
-    if (*peer_p) {
-        free ((*peer_p)->endpoint);
-        free (*peer_p);
-        *peer_p = NULL;
-    }
+    peer_t *peer = s_peer_at (self, handle);
+    if (peer->bucket != RUMOR_SLAB_NONE)
+        rumor_slab_free (&self->buckets, peer->bucket);
+    rumor_ident_release (self->idents, peer->ident);
+    rumor_slab_free (&self->peer_slab, handle);
 }
 
 static void
@@ -446,12 +489,15 @@ rumor_app_destroy (rumor_app_t **self_p)
     if (*self_p) {
         rumor_app_t *self = *self_p;
         for (size_t i = 0; i < self->eager.size; i++)
-            s_peer_destroy (&self->eager.items [i]);
+            s_peer_destroy (self, self->eager.items [i]);
         for (size_t i = 0; i < self->lazy.size; i++)
-            s_peer_destroy (&self->lazy.items [i]);
+            s_peer_destroy (self, self->lazy.items [i]);
         free (self->eager.items);
         free (self->lazy.items);
         rumor_id_table_clear (&self->peers);
+        rumor_slab_clear (&self->peer_slab);
+        rumor_slab_clear (&self->buckets);
+        rumor_ident_pool_destroy (&self->idents);
         zhashx_destroy (&self->seen);
         free (self->ring);
         zlistx_destroy (&self->retain_fifo);
@@ -473,27 +519,31 @@ rumor_app_destroy (rumor_app_t **self_p)
 //  --------------------------------------------------------------------------
 //  Peer sets
 
+//  Add a peer (by handle) at the end of a set's array.
 static void
-s_array_add (peer_array_t *array, peer_t *peer)
+s_array_add (rumor_app_t *self, peer_array_t *array, uint32_t handle)
 {
     if (array->size == array->max) {
         array->max = array->max? array->max * 2: 8;
-        array->items = (peer_t **) realloc (array->items,
-                                            array->max * sizeof (peer_t *));
+        array->items = (uint32_t *) realloc (array->items,
+                                             array->max * sizeof (uint32_t));
         assert (array->items);
     }
-    peer->index = (uint32_t) array->size;
-    array->items [array->size++] = peer;
+    s_peer_at (self, handle)->index = (uint32_t) array->size;
+    array->items [array->size++] = handle;
 }
 
-//  Remove by swapping the last peer into the hole.
-static void
-s_array_remove (peer_array_t *array, peer_t *peer)
+//  Remove by swapping the last peer into the hole; returns the handle.
+static uint32_t
+s_array_remove (rumor_app_t *self, peer_array_t *array, peer_t *peer)
 {
-    assert (peer->index < array->size && array->items [peer->index] == peer);
-    peer_t *last = array->items [--array->size];
+    assert (peer->index < array->size);
+    uint32_t handle = array->items [peer->index];
+    assert (s_peer_at (self, handle) == peer);
+    uint32_t last = array->items [--array->size];
     array->items [peer->index] = last;
-    last->index = peer->index;
+    s_peer_at (self, last)->index = peer->index;
+    return handle;
 }
 
 static peer_array_t *
@@ -510,9 +560,9 @@ s_peer_move (rumor_app_t *self, peer_t *peer, peer_set_t set)
         peer->linked = false;
     if (peer->set == set)
         return;
-    s_array_remove (s_array_of (self, peer->set), peer);
+    uint32_t handle = s_array_remove (self, s_array_of (self, peer->set), peer);
     peer->set = set;
-    s_array_add (s_array_of (self, set), peer);
+    s_array_add (self, s_array_of (self, set), handle);
 }
 
 //  Make a peer eager because the link is in use (a message arrived on it
@@ -527,7 +577,8 @@ s_peer_link (rumor_app_t *self, peer_t *peer)
 static peer_t *
 s_peer_lookup (rumor_app_t *self, const rumor_id_t *id)
 {
-    return (peer_t *) rumor_id_table_lookup (&self->peers, id);
+    uint32_t handle = rumor_id_table_lookup (&self->peers, id);
+    return handle == RUMOR_ID_TABLE_NONE? NULL: s_peer_at (self, handle);
 }
 
 //  A peer by a protobuf bytes id, or NULL (also for a bad length).
@@ -547,7 +598,7 @@ s_promote (rumor_app_t *self)
 {
     while (self->eager.size < self->cfg.eager_fanout && self->lazy.size > 0) {
         uint32_t pick = rumor_prng_below (&self->prng, (uint32_t) self->lazy.size);
-        s_peer_link (self, self->lazy.items [pick]);
+        s_peer_link (self, s_peer_at (self, self->lazy.items [pick]));
         self->stats.promoted++;
     }
 }
@@ -570,15 +621,17 @@ s_sample_eager (rumor_app_t *self)
         return false;
     size_t unlinked = 0;
     for (size_t i = 0; i < self->eager.size; i++)
-        unlinked += !self->eager.items [i]->linked;
+        unlinked += !s_peer_at (self, self->eager.items [i])->linked;
     if (unlinked == 0)
         return false;
     size_t pick = rumor_prng_below (&self->prng, (uint32_t) unlinked);
-    for (size_t i = 0; i < self->eager.size; i++)
-        if (!self->eager.items [i]->linked && pick-- == 0) {
-            s_peer_move (self, self->eager.items [i], PEER_LAZY);
+    for (size_t i = 0; i < self->eager.size; i++) {
+        peer_t *peer = s_peer_at (self, self->eager.items [i]);
+        if (!peer->linked && pick-- == 0) {
+            s_peer_move (self, peer, PEER_LAZY);
             break;
         }
+    }
     return true;
 }
 
@@ -592,16 +645,15 @@ static void
 s_peer_add (rumor_app_t *self, const rumor_id_t *id,
             const Rumor__MemberUpdate *update)
 {
-    peer_t *peer = (peer_t *) zmalloc (sizeof (peer_t));
-    assert (peer);
-    peer->id = *id;
-    peer->endpoint = strdup (update->endpoint? update->endpoint: "");
-    peer->generation = update->generation;
+    uint32_t handle = rumor_slab_alloc (&self->peer_slab);
+    peer_t *peer = s_peer_at (self, handle);
+    peer->ident = rumor_ident_get (self->idents, id, update->generation,
+                                   update->name, update->endpoint);
     peer->live_since = ++self->epoch;
-    peer->bucket.at = -1;
+    peer->bucket = RUMOR_SLAB_NONE;
     peer->set = s_sample_eager (self)? PEER_EAGER: PEER_LAZY;
-    s_array_add (s_array_of (self, peer->set), peer);
-    rumor_id_table_insert (&self->peers, peer);
+    s_array_add (self, s_array_of (self, peer->set), handle);
+    rumor_id_table_insert (&self->peers, handle);
 }
 
 static void s_query_member_gone (rumor_app_t *self, const peer_t *peer);
@@ -611,10 +663,10 @@ static void
 s_peer_remove (rumor_app_t *self, peer_t *peer)
 {
     bool was_eager = peer->set == PEER_EAGER;
-    s_array_remove (s_array_of (self, peer->set), peer);
+    uint32_t handle = s_array_remove (self, s_array_of (self, peer->set), peer);
     s_query_member_gone (self, peer);
-    rumor_id_table_delete (&self->peers, &peer->id);
-    s_peer_destroy (&peer);
+    rumor_id_table_delete (&self->peers, s_peer_id (self, peer));
+    s_peer_destroy (self, handle);
     if (was_eager)
         s_promote (self);
 }
@@ -638,24 +690,24 @@ s_on_member (rumor_app_t *self, const Rumor__MemberUpdate *update)
         return s_drop (&self->stats.refused_bad_member);
 
     peer_t *peer = s_peer_lookup (self, &id);
-    if (peer && update->generation < peer->generation) {
+    uint64_t generation = peer? s_who (self, peer)->generation: 0;
+    if (peer && update->generation < generation) {
         self->stats.ignored_events++;   //  news of an older life: stale
         return 0;
     }
     self->stats.member_updates++;
     //  A new generation is a restarted process: the old one is gone (it
     //  will never answer our queries), the new one starts afresh.
-    if (peer && (gone || update->generation > peer->generation)) {
+    if (peer && (gone || update->generation > generation)) {
         s_peer_remove (self, peer);
         peer = NULL;
     }
     if (live && !peer)
         s_peer_add (self, &id, update);
     else
-    if (live) {
-        free (peer->endpoint);
-        peer->endpoint = strdup (update->endpoint? update->endpoint: "");
-    }
+    if (live)
+        rumor_ident_set (self->idents, &peer->ident, &id, generation,
+                         update->name, update->endpoint);
     return 0;
 }
 
@@ -668,7 +720,9 @@ static int
 s_send (rumor_app_t *self, const rumor_id_t *to, const Rumor__Envelope *body)
 {
     peer_t *peer = s_peer_lookup (self, to);
-    const char *endpoint = peer && *peer->endpoint? peer->endpoint: NULL;
+    const char *endpoint = peer? s_who (self, peer)->endpoint: NULL;
+    if (endpoint && !*endpoint)
+        endpoint = NULL;
     return rumor_fx_send (self->fx, to, endpoint, body);
 }
 
@@ -1155,9 +1209,10 @@ s_spread (rumor_app_t *self, int64_t now, const ref_key_t *key,
     if (msg->hops >= self->cfg.max_hops)
         return;                     //  next hop would be refused anyway
     for (size_t i = 0; i < self->eager.size; i++) {
-        peer_t *peer = self->eager.items [i];
-        if (!from || !rumor_id_eq (&peer->id, from))
-            s_send_bcast (self, &peer->id, msg, msg->hops + 1);
+        const rumor_id_t *id = s_peer_id (self, s_peer_at (self,
+                                                          self->eager.items [i]));
+        if (!from || !rumor_id_eq (id, from))
+            s_send_bcast (self, id, msg, msg->hops + 1);
     }
     s_ihave_queue (self, now, msg);
 }
@@ -1168,13 +1223,14 @@ s_pick_lazy (rumor_app_t *self, peer_t **picks, size_t k)
 {
     size_t size = self->lazy.size;
     if (size <= k) {
-        memcpy (picks, self->lazy.items, size * sizeof (peer_t *));
+        for (size_t i = 0; i < size; i++)
+            picks [i] = s_peer_at (self, self->lazy.items [i]);
         return size;
     }
     size_t count = 0;
     while (count < k) {
-        peer_t *peer = self->lazy.items [rumor_prng_below (&self->prng,
-                                                           (uint32_t) size)];
+        peer_t *peer = s_peer_at (self, self->lazy.items [
+            rumor_prng_below (&self->prng, (uint32_t) size)]);
         bool taken = false;
         for (size_t i = 0; i < count; i++)
             taken = taken || picks [i] == peer;
@@ -1199,7 +1255,8 @@ s_ihave_flush (rumor_app_t *self, int64_t now)
             size_t chunk = self->refs_count - start;
             if (chunk > self->cfg.max_refs)
                 chunk = self->cfg.max_refs;
-            s_send_refs (self, &picks [i]->id, false, self->refs + start, chunk);
+            s_send_refs (self, s_peer_id (self, picks [i]), false,
+                         self->refs + start, chunk);
             self->stats.ihave_sent++;
             self->stats.ihave_refs_sent += chunk;
         }
@@ -1269,7 +1326,13 @@ static bool
 s_rate_take (rumor_app_t *self, int64_t now, const rumor_id_t *origin)
 {
     peer_t *peer = s_peer_lookup (self, origin);
-    bucket_t *bucket = peer? &peer->bucket: &self->strangers;
+    if (peer && peer->bucket == RUMOR_SLAB_NONE) {
+        peer->bucket = rumor_slab_alloc (&self->buckets);
+        ((bucket_t *) rumor_slab_at (&self->buckets, peer->bucket))->at = -1;
+    }
+    bucket_t *bucket = peer? (bucket_t *) rumor_slab_at (&self->buckets,
+                                                         peer->bucket)
+                           : &self->strangers;
     int64_t full = self->cfg.rate_per_sec * 1000;
     if (bucket->at < 0) {
         bucket->milli = full;
@@ -1297,7 +1360,7 @@ s_on_duplicate (rumor_app_t *self, peer_t *sender)
     self->stats.duplicates++;
     if (sender) {
         s_peer_move (self, sender, PEER_LAZY);
-        s_send_prune (self, &sender->id);
+        s_send_prune (self, s_peer_id (self, sender));
     }
 }
 
@@ -1368,10 +1431,10 @@ s_missing_note (rumor_app_t *self, int64_t now, const Rumor__EventRef *ref,
         zhashx_insert (self->missing, &key, missing);
     }
     for (size_t i = 0; i < missing->count; i++)
-        if (rumor_id_eq (&missing->announcers [i], &announcer->id))
+        if (rumor_id_eq (&missing->announcers [i], s_peer_id (self, announcer)))
             return;
     if (missing->count < MISSING_ANNOUNCERS)
-        missing->announcers [missing->count++] = announcer->id;
+        missing->announcers [missing->count++] = *s_peer_id (self, announcer);
 }
 
 //  Checks shared by IHave and Graft: a known peer, a bounded ref count.
@@ -1421,7 +1484,8 @@ s_handle_graft (rumor_app_t *self, const Rumor__Envelope *env)
         s_ref_key (&key, &origin, ref->id);
         retained_t *kept = (retained_t *) zhashx_lookup (self->retained, &key);
         if (kept && kept->msg.hops < self->cfg.max_hops) {
-            s_send_bcast (self, &sender->id, &kept->msg, kept->msg.hops + 1);
+            s_send_bcast (self, s_peer_id (self, sender), &kept->msg,
+                          kept->msg.hops + 1);
             self->stats.graft_served++;
         }
         else
@@ -1461,13 +1525,14 @@ s_graft_batches (rumor_app_t *self, peer_t **targets, pending_ref_t *refs,
             batch [size++] = refs [j];
             targets [j] = NULL;
             if (size == self->cfg.max_refs) {
-                s_send_refs (self, &target->id, true, batch, size);
+                s_send_refs (self, s_peer_id (self, target), true, batch,
+                             size);
                 self->stats.graft_sent++;
                 size = 0;
             }
         }
         if (size) {
-            s_send_refs (self, &target->id, true, batch, size);
+            s_send_refs (self, s_peer_id (self, target), true, batch, size);
             self->stats.graft_sent++;
         }
     }
@@ -1596,7 +1661,7 @@ s_query_member_gone (rumor_app_t *self, const peer_t *peer)
     while (i-- > 0) {
         query_t *query = self->queries [i];
         if (peer->live_since > query->start_epoch
-        ||  zhashx_lookup (query->responders, peer->id.bytes))
+        ||  zhashx_lookup (query->responders, s_peer_id (self, peer)->bytes))
             continue;
         if (query->remaining > 0)
             query->remaining--;

@@ -44,6 +44,7 @@
 #define RUMOR_APP_H_INCLUDED
 
 #include "effects.h"
+#include "ident.h"
 #include "prng.h"
 
 //  Defaults: the LAN profile (see rumor_app_cfg_defaults for the why)
@@ -116,6 +117,10 @@ typedef struct {
                                     //  accepted per second from one origin
                                     //  (token bucket, one second of
                                     //  burst); non-members share one bucket
+    rumor_ident_pool_t *idents;     //  where peers' identities are kept:
+                                    //  one pool for the cores of one
+                                    //  thread (rumor-sim), or NULL for
+                                    //  our own (ident.h)
 } rumor_app_cfg_t;
 
 //  Counters. Every refusal has its own refused_* counter.

@@ -22,6 +22,7 @@
 #include <math.h>
 #include "detector.h"
 #include "id_table.h"
+#include "slab.h"
 
 //  A running suspicion of a target (SWIM + Lifeguard). Apart from the
 //  target and allocated only while it runs: a cluster of N nodes holds N^2
@@ -40,22 +41,18 @@ typedef struct {
                                     //  who suspected it, first first
 } s_suspicion_t;
 
-//  One probe target: a member other than us, ALIVE or SUSPECT.
+//  What we measured of a target and hold against it: RTTs, Ack intervals,
+//  a running suspicion. Apart from the target and allocated only once it
+//  has any (an Ack, an RTT sample, a suspicion): a node of a 10,000-node
+//  simulated cluster probes a few hundred of its targets in a run, and a
+//  cluster of N nodes holds N^2 targets.
 typedef struct {
-    rumor_id_t id;                  //  member id
-    uint64_t generation;            //  member generation, as membership says
-    uint32_t incarnation;           //  member incarnation, as membership says
-    Rumor__State state;             //  ALIVE or SUSPECT
-    uint32_t order_at;              //  index in the round-robin order
-    uint32_t rtt_count;             //  samples in the ring
-    char *name;                     //  member name, "" if unknown; owns
-                                    //  the allocation of both strings
-    char *endpoint;                 //  member endpoint, "" if unknown
-
-    double srtt;                    //  smoothed RTT in ms (RFC 6298)
+    double srtt;                    //  smoothed RTT in ms (RFC 6298), or
+                                    //  -1 before the first sample
     double rttvar;                  //  RTT mean deviation in ms
     uint32_t *rtts;                 //  ring of the last RTT samples, or NULL
     uint32_t rtt_next;              //  ring slot written next
+    uint32_t rtt_count;             //  samples in the ring
 
     int64_t last_ack_at;            //  when we last heard an Ack; 0 = never
     uint32_t *intervals;            //  Ack inter-arrival times, ms, or NULL
@@ -64,7 +61,22 @@ typedef struct {
     uint32_t interval_next;         //  ring slot written next, once full
 
     s_suspicion_t *suspicion;       //  the running suspicion, or NULL
+} s_evidence_t;
+
+//  What a target without evidence reads as: nothing measured yet
+static const s_evidence_t s_no_evidence = { .srtt = -1 };
+
+//  One probe target: a member other than us, ALIVE or SUSPECT. A cluster
+//  of N nodes holds N^2 of them: 32 bytes in a slab, named by a 32-bit
+//  handle in the round-robin order and in the index.
+typedef struct {
+    uint32_t ident;                 //  id, generation, name and endpoint,
+                                    //  as membership says (ident.h)
+    uint32_t incarnation;           //  member incarnation, as membership says
     int64_t known_at;               //  when we learnt of this run of it
+    s_evidence_t *evidence;         //  RTTs, phi and suspicion, or NULL
+    uint32_t order_at;              //  index in the round-robin order
+    uint8_t state;                  //  Rumor__State: ALIVE or SUSPECT
 } s_target_t;
 
 //  One probe in flight: ours (requester), or a relay we run for a
@@ -104,9 +116,11 @@ struct _rumor_detector_t {
     rumor_prng_t prng;              //  probe order and helper choice
     rumor_fx_t *fx;                 //  effects queued for the shell
     rumor_detector_stats_t stats;   //  counters
-    rumor_id_table_t targets;       //  id -> s_target_t
-    s_target_t **order;             //  round-robin order over targets,
-                                    //  every one of them (owned here)
+    rumor_ident_pool_t *idents;     //  identities of our targets
+    rumor_slab_t target_slab;       //  the targets (s_target_t)
+    rumor_id_table_t targets;       //  id -> target handle
+    uint32_t *order;                //  round-robin order over targets,
+                                    //  every one of them (handles)
     size_t order_size;              //  targets in order
     size_t order_cap;               //  slots allocated in order
     size_t cursor;                  //  next index of order to probe
@@ -173,43 +187,79 @@ s_cfg_valid (const rumor_detector_cfg_t *cfg)
 //  --------------------------------------------------------------------------
 //  Targets
 
-static void
-s_target_destroy (s_target_t **self_p)
+static s_target_t *
+s_target_at (const rumor_detector_t *self, uint32_t handle)
 {
-    if (*self_p) {
-        s_target_t *self = *self_p;
-        free (self->name);          //  and endpoint
-        free (self->rtts);
-        free (self->intervals);
-        free (self->suspicion);
-        free (self);
-        *self_p = NULL;
-    }
+    return (s_target_t *) rumor_slab_at (&self->target_slab, handle);
 }
 
-//  Keep name and endpoint (NULL counts as ""), in one allocation, name
-//  first: a cluster of N nodes holds N^2 targets, one allocation less each
-//  counts.
-static void
-s_target_set_strings (s_target_t *target, const char *name,
-                      const char *endpoint)
+//  Who a target is: id, generation, name and endpoint
+static const rumor_ident_t *
+s_who (const rumor_detector_t *self, const s_target_t *target)
 {
-    name = name? name: "";
-    endpoint = endpoint? endpoint: "";
-    if (target->name && streq (target->name, name)
-    &&  streq (target->endpoint, endpoint))
-        return;
-    char *endpoint_copy;
-    char *strings = rumor_string_pair (name, endpoint, &endpoint_copy);
-    free (target->name);
-    target->name = strings;
-    target->endpoint = endpoint_copy;
+    return rumor_ident_at (self->idents, target->ident);
+}
+
+static const rumor_id_t *
+s_target_id (const rumor_detector_t *self, const s_target_t *target)
+{
+    return &s_who (self, target)->id;
+}
+
+//  The id of a target handle (the index's key)
+static const rumor_id_t *
+s_target_key (const void *arg, uint32_t handle)
+{
+    const rumor_detector_t *self = (const rumor_detector_t *) arg;
+    return s_target_id (self, s_target_at (self, handle));
+}
+
+//  What we measured of a target, or s_no_evidence; read only
+static const s_evidence_t *
+s_evidence (const s_target_t *target)
+{
+    return target->evidence? target->evidence: &s_no_evidence;
+}
+
+//  What we measured of a target, allocated on first use to be written
+static s_evidence_t *
+s_evidence_new (s_target_t *target)
+{
+    if (!target->evidence) {
+        target->evidence = (s_evidence_t *) malloc (sizeof (s_evidence_t));
+        assert (target->evidence);
+        *target->evidence = s_no_evidence;
+    }
+    return target->evidence;
+}
+
+static s_suspicion_t *
+s_suspicion (const s_target_t *target)
+{
+    return target->evidence? target->evidence->suspicion: NULL;
+}
+
+//  Free a target's evidence and identity, and the target; it must be out
+//  of the index and the order already.
+static void
+s_target_destroy (rumor_detector_t *self, uint32_t handle)
+{
+    s_target_t *target = s_target_at (self, handle);
+    if (target->evidence) {
+        free (target->evidence->rtts);
+        free (target->evidence->intervals);
+        free (target->evidence->suspicion);
+        free (target->evidence);
+    }
+    rumor_ident_release (self->idents, target->ident);
+    rumor_slab_free (&self->target_slab, handle);
 }
 
 static s_target_t *
 s_target_find (rumor_detector_t *self, const rumor_id_t *id)
 {
-    return (s_target_t *) rumor_id_table_lookup (&self->targets, id);
+    uint32_t handle = rumor_id_table_lookup (&self->targets, id);
+    return handle == RUMOR_ID_TABLE_NONE? NULL: s_target_at (self, handle);
 }
 
 //  Forget what we measured of a previous run of this member: a restarted
@@ -218,17 +268,19 @@ s_target_find (rumor_detector_t *self, const rumor_id_t *id)
 static void
 s_target_reset_phi (s_target_t *target)
 {
-    target->last_ack_at = 0;
-    target->interval_count = 0;
-    target->interval_next = 0;
+    if (!target->evidence)
+        return;
+    target->evidence->last_ack_at = 0;
+    target->evidence->interval_count = 0;
+    target->evidence->interval_next = 0;
 }
 
-//  Put a target at index of the round-robin order.
+//  Put a target (by handle) at index of the round-robin order.
 static void
-s_order_put (rumor_detector_t *self, size_t index, s_target_t *target)
+s_order_put (rumor_detector_t *self, size_t index, uint32_t handle)
 {
-    self->order [index] = target;
-    target->order_at = (uint32_t) index;
+    self->order [index] = handle;
+    s_target_at (self, handle)->order_at = (uint32_t) index;
 }
 
 //  Insert a target in the round-robin order at a random position among
@@ -237,12 +289,12 @@ s_order_put (rumor_detector_t *self, size_t index, s_target_t *target)
 //  look). The target it displaces moves to the end, still unvisited: O(1)
 //  however large the cluster.
 static void
-s_order_insert (rumor_detector_t *self, s_target_t *target)
+s_order_insert (rumor_detector_t *self, uint32_t handle)
 {
     if (self->order_size == self->order_cap) {
         self->order_cap = self->order_cap? self->order_cap * 2: 16;
-        self->order = (s_target_t **) realloc (self->order,
-                          self->order_cap * sizeof (s_target_t *));
+        self->order = (uint32_t *) realloc (self->order,
+                          self->order_cap * sizeof (uint32_t));
         assert (self->order);
     }
     size_t unvisited = self->order_size - self->cursor;
@@ -250,7 +302,7 @@ s_order_insert (rumor_detector_t *self, s_target_t *target)
               + rumor_prng_below (&self->prng, (uint32_t) unvisited + 1);
     if (at < self->order_size)
         s_order_put (self, self->order_size, self->order [at]);
-    s_order_put (self, at, target);
+    s_order_put (self, at, handle);
     self->order_size++;
 }
 
@@ -259,10 +311,10 @@ s_order_insert (rumor_detector_t *self, s_target_t *target)
 //  visited is filled by the last visited one, whose slot takes the last
 //  target overall.
 static void
-s_order_remove (rumor_detector_t *self, s_target_t *target)
+s_order_remove (rumor_detector_t *self, const s_target_t *target)
 {
     size_t at = target->order_at;
-    assert (at < self->order_size && self->order [at] == target);
+    assert (at < self->order_size && s_target_at (self, self->order [at]) == target);
     size_t last = self->order_size - 1;
     if (at < self->cursor) {
         size_t last_visited = self->cursor - 1;
@@ -285,17 +337,15 @@ static s_target_t *
 s_target_new (rumor_detector_t *self, int64_t now,
               const Rumor__MemberUpdate *update, const rumor_id_t *id)
 {
-    s_target_t *target = (s_target_t *) zmalloc (sizeof (s_target_t));
-    assert (target);
-    target->id = *id;
-    target->generation = update->generation;
+    uint32_t handle = rumor_slab_alloc (&self->target_slab);
+    s_target_t *target = s_target_at (self, handle);
+    target->ident = rumor_ident_get (self->idents, id, update->generation,
+                                     update->name, update->endpoint);
     target->incarnation = update->incarnation;
-    target->state = update->state;
-    target->srtt = -1;
+    target->state = (uint8_t) update->state;
     target->known_at = now;
-    s_target_set_strings (target, update->name, update->endpoint);
-    rumor_id_table_insert (&self->targets, target);
-    s_order_insert (self, target);
+    rumor_id_table_insert (&self->targets, handle);
+    s_order_insert (self, handle);
     if (self->next_probe_at < 0)
         self->next_probe_at = now + rumor_prng_below (&self->prng,
                               (uint32_t) self->cfg.probe_interval_ms);
@@ -387,7 +437,7 @@ static const char *
 s_endpoint_of (rumor_detector_t *self, const rumor_id_t *id)
 {
     s_target_t *target = s_target_find (self, id);
-    return target? target->endpoint: "";
+    return target? s_who (self, target)->endpoint: "";
 }
 
 static void
@@ -468,25 +518,26 @@ s_send_ping_req (rumor_detector_t *self, const rumor_id_t *helper,
 static void
 s_rtt_sample (rumor_detector_t *self, s_target_t *target, int64_t rtt)
 {
+    s_evidence_t *evidence = s_evidence_new (target);
     double sample = (double) rtt;
-    if (target->srtt < 0) {
-        target->srtt = sample;
-        target->rttvar = sample / 2;
+    if (evidence->srtt < 0) {
+        evidence->srtt = sample;
+        evidence->rttvar = sample / 2;
     }
     else {
-        target->rttvar = 0.75 * target->rttvar
-                       + 0.25 * fabs (target->srtt - sample);
-        target->srtt = 0.875 * target->srtt + 0.125 * sample;
+        evidence->rttvar = 0.75 * evidence->rttvar
+                         + 0.25 * fabs (evidence->srtt - sample);
+        evidence->srtt = 0.875 * evidence->srtt + 0.125 * sample;
     }
-    if (!target->rtts) {
-        target->rtts = (uint32_t *) calloc (self->cfg.rtt_history,
-                                            sizeof (uint32_t));
-        assert (target->rtts);
+    if (!evidence->rtts) {
+        evidence->rtts = (uint32_t *) calloc (self->cfg.rtt_history,
+                                              sizeof (uint32_t));
+        assert (evidence->rtts);
     }
-    target->rtts [target->rtt_next] = rtt > UINT32_MAX? UINT32_MAX: (uint32_t) rtt;
-    target->rtt_next = (target->rtt_next + 1) % self->cfg.rtt_history;
-    if (target->rtt_count < self->cfg.rtt_history)
-        target->rtt_count++;
+    evidence->rtts [evidence->rtt_next] = rtt > UINT32_MAX? UINT32_MAX: (uint32_t) rtt;
+    evidence->rtt_next = (evidence->rtt_next + 1) % self->cfg.rtt_history;
+    if (evidence->rtt_count < self->cfg.rtt_history)
+        evidence->rtt_count++;
     self->stats.rtt_samples++;
 }
 
@@ -503,9 +554,10 @@ s_clamp (int64_t value, int64_t low, int64_t high)
 static int64_t
 s_probe_timeout (rumor_detector_t *self, const s_target_t *target)
 {
-    if (!target || target->srtt < 0)
+    const s_evidence_t *evidence = target? s_evidence (target): &s_no_evidence;
+    if (evidence->srtt < 0)
         return self->cfg.probe_timeout_max_ms;
-    double rto = ceil (target->srtt + 4 * target->rttvar);
+    double rto = ceil (evidence->srtt + 4 * evidence->rttvar);
     return s_clamp ((int64_t) rto, self->cfg.probe_timeout_min_ms,
                     self->cfg.probe_timeout_max_ms);
 }
@@ -552,24 +604,25 @@ s_awareness_add (rumor_detector_t *self, int delta)
 static void
 s_phi_heard (rumor_detector_t *self, s_target_t *target, int64_t now)
 {
-    int64_t last = target->last_ack_at;
-    target->last_ack_at = now;
+    s_evidence_t *evidence = s_evidence_new (target);
+    int64_t last = evidence->last_ack_at;
+    evidence->last_ack_at = now;
     if (last <= 0 || now <= last)
         return;                 //  first Ack, or two in one ms: no interval
     uint32_t interval = now - last > UINT32_MAX? UINT32_MAX: (uint32_t) (now - last);
-    if (target->interval_count == target->interval_cap
-    &&  target->interval_cap < self->cfg.phi_window) {
-        uint32_t cap = target->interval_cap? target->interval_cap * 2: 4;
-        target->interval_cap = cap < self->cfg.phi_window? cap: self->cfg.phi_window;
-        target->intervals = (uint32_t *) realloc (target->intervals,
-                                target->interval_cap * sizeof (uint32_t));
-        assert (target->intervals);
+    if (evidence->interval_count == evidence->interval_cap
+    &&  evidence->interval_cap < self->cfg.phi_window) {
+        uint32_t cap = evidence->interval_cap? evidence->interval_cap * 2: 4;
+        evidence->interval_cap = cap < self->cfg.phi_window? cap: self->cfg.phi_window;
+        evidence->intervals = (uint32_t *) realloc (evidence->intervals,
+                                  evidence->interval_cap * sizeof (uint32_t));
+        assert (evidence->intervals);
     }
-    if (target->interval_count < target->interval_cap)
-        target->intervals [target->interval_count++] = interval;
+    if (evidence->interval_count < evidence->interval_cap)
+        evidence->intervals [evidence->interval_count++] = interval;
     else {
-        target->intervals [target->interval_next] = interval;
-        target->interval_next = (target->interval_next + 1) % target->interval_cap;
+        evidence->intervals [evidence->interval_next] = interval;
+        evidence->interval_next = (evidence->interval_next + 1) % evidence->interval_cap;
     }
 }
 
@@ -582,18 +635,19 @@ s_phi_heard (rumor_detector_t *self, s_target_t *target, int64_t now)
 static double
 s_phi_of (rumor_detector_t *self, const s_target_t *target, int64_t now)
 {
-    if (!target || target->interval_count == 0)
+    const s_evidence_t *evidence = target? s_evidence (target): &s_no_evidence;
+    if (evidence->interval_count == 0)
         return 0;
     double sum = 0, sum2 = 0;
-    for (uint32_t index = 0; index < target->interval_count; index++)
-        sum += target->intervals [index];
-    double mean = sum / target->interval_count;
-    for (uint32_t index = 0; index < target->interval_count; index++)
-        sum2 += (target->intervals [index] - mean) * (target->intervals [index] - mean);
-    double std = sqrt (sum2 / target->interval_count);
+    for (uint32_t index = 0; index < evidence->interval_count; index++)
+        sum += evidence->intervals [index];
+    double mean = sum / evidence->interval_count;
+    for (uint32_t index = 0; index < evidence->interval_count; index++)
+        sum2 += (evidence->intervals [index] - mean) * (evidence->intervals [index] - mean);
+    double std = sqrt (sum2 / evidence->interval_count);
     if (std < (double) self->cfg.phi_min_std_ms)
         std = (double) self->cfg.phi_min_std_ms;
-    double silence = now > target->last_ack_at? (double) (now - target->last_ack_at): 0;
+    double silence = now > evidence->last_ack_at? (double) (now - evidence->last_ack_at): 0;
     double y = (silence - mean) / std;
     double exponent = y * (1.5976 + 0.070566 * y * y);
     if (exponent > 0)           //  -log10 (e / (1 + e)), with e = exp (-x)
@@ -677,10 +731,10 @@ s_suspicion_start (rumor_detector_t *self, s_target_t *target,
     uint32_t expected = self->cfg.indirect_checks;
     if (members - 2 < expected)
         expected = 0;
-    assert (!target->suspicion);
+    assert (!s_suspicion (target));
     s_suspicion_t *suspicion = (s_suspicion_t *) zmalloc (sizeof (s_suspicion_t));
     assert (suspicion);
-    target->suspicion = suspicion;
+    s_evidence_new (target)->suspicion = suspicion;
     suspicion->suspected_at = now;
     suspicion->min = min;
     suspicion->max = min * self->cfg.suspicion_max_mult;
@@ -705,7 +759,7 @@ static bool
 s_suspicion_confirm (rumor_detector_t *self, s_target_t *target,
                      const rumor_id_t *accuser)
 {
-    s_suspicion_t *suspicion = target->suspicion;
+    s_suspicion_t *suspicion = s_suspicion (target);
     if (s_accused_by (suspicion, accuser))
         return false;
     s_accuser_add (suspicion, accuser);
@@ -725,7 +779,7 @@ s_suspicion_confirm (rumor_detector_t *self, s_target_t *target,
 static void
 s_suspicion_cut (rumor_detector_t *self, s_target_t *target, int64_t now)
 {
-    s_suspicion_t *suspicion = target->suspicion;
+    s_suspicion_t *suspicion = s_suspicion (target);
     suspicion->cap = now + self->cfg.lost_suspicion_ms;
     if (suspicion->deadline > suspicion->cap)
         suspicion->deadline = suspicion->cap;
@@ -735,10 +789,10 @@ s_suspicion_cut (rumor_detector_t *self, s_target_t *target, int64_t now)
 static void
 s_suspicion_cancel (rumor_detector_t *self, s_target_t *target)
 {
-    if (!target->suspicion)
+    if (!s_suspicion (target))
         return;
-    free (target->suspicion);
-    target->suspicion = NULL;
+    free (target->evidence->suspicion);
+    target->evidence->suspicion = NULL;
     for (size_t index = 0; index < self->suspects_size; index++)
         if (self->suspects [index] == target) {
             self->suspects [index] = self->suspects [--self->suspects_size];
@@ -751,10 +805,11 @@ static void
 s_target_remove (rumor_detector_t *self, s_target_t *target)
 {
     s_suspicion_cancel (self, target);
-    s_probe_drop_target (self, &target->id);
+    s_probe_drop_target (self, s_target_id (self, target));
     s_order_remove (self, target);
-    rumor_id_table_delete (&self->targets, &target->id);
-    s_target_destroy (&target);
+    uint32_t handle = rumor_id_table_delete (&self->targets,
+                                             s_target_id (self, target));
+    s_target_destroy (self, handle);
 }
 
 
@@ -766,13 +821,14 @@ static void
 s_emit_member (rumor_detector_t *self, const char *kind,
                const s_target_t *target, Rumor__State state)
 {
+    const rumor_ident_t *who = s_who (self, target);
     Rumor__MemberUpdate update = RUMOR__MEMBER_UPDATE__INIT;
-    update.id = rumor_id_bin (&target->id);
-    update.generation = target->generation;
+    update.id = rumor_id_bin (&who->id);
+    update.generation = who->generation;
     update.incarnation = target->incarnation;
     update.state = state;
-    update.name = target->name;
-    update.endpoint = target->endpoint;
+    update.name = (char *) who->name;
+    update.endpoint = (char *) who->endpoint;
     update.accuser = rumor_id_bin (&self->cfg.self);
     int rc = rumor_fx_event (self->fx, kind, &update.base, NULL);
     assert (rc == 0);
@@ -784,27 +840,29 @@ s_emit_verdict (rumor_detector_t *self, const s_target_t *target,
                 Rumor__State state, int64_t now)
 {
     //  Both callers run a suspicion; without one there is no evidence
-    const s_suspicion_t *suspicion = target->suspicion;
+    const s_suspicion_t *suspicion = s_suspicion (target);
+    const s_evidence_t *evidence = s_evidence (target);
+    const rumor_ident_t *who = s_who (self, target);
     uint32_t accusers = suspicion? suspicion->accuser_count: 0;
     ProtobufCBinaryData suspecters [RUMOR_DETECTOR_ACCUSERS_MAX];
     for (uint32_t index = 0; index < accusers; index++)
         suspecters [index] = rumor_id_bin (&suspicion->accusers [index]);
     uint32_t *rtts = (uint32_t *) calloc (self->cfg.rtt_history, sizeof (uint32_t));
     assert (rtts);
-    for (uint32_t index = 0; index < target->rtt_count; index++) {
-        uint32_t slot = (target->rtt_next + self->cfg.rtt_history - 1 - index)
+    for (uint32_t index = 0; index < evidence->rtt_count; index++) {
+        uint32_t slot = (evidence->rtt_next + self->cfg.rtt_history - 1 - index)
                       % self->cfg.rtt_history;
-        rtts [index] = target->rtts [slot];     //  newest first
+        rtts [index] = evidence->rtts [slot];   //  newest first
     }
     double phi = s_phi_of (self, target, now) * 100;
     Rumor__Verdict verdict = RUMOR__VERDICT__INIT;
-    verdict.id = rumor_id_bin (&target->id);
-    verdict.generation = target->generation;
+    verdict.id = rumor_id_bin (&who->id);
+    verdict.generation = who->generation;
     verdict.incarnation = target->incarnation;
     verdict.state = state;
     verdict.n_suspecters = accusers;
     verdict.suspecters = suspecters;
-    verdict.n_rtts = target->rtt_count;
+    verdict.n_rtts = evidence->rtt_count;
     verdict.rtts = rtts;
     verdict.phi = phi >= (double) UINT32_MAX? UINT32_MAX: (uint32_t) phi;
     verdict.suspected_at = suspicion? (uint64_t) suspicion->suspected_at: 0;
@@ -824,13 +882,14 @@ static s_probe_t *
 s_probe_start (rumor_detector_t *self, s_target_t *target, int64_t now,
                int64_t timeout)
 {
-    s_probe_t *probe = s_probe_new (self, &target->id, now);
+    const rumor_ident_t *who = s_who (self, target);
+    s_probe_t *probe = s_probe_new (self, &who->id, now);
     if (!probe)
         return NULL;
-    probe->generation = target->generation;
+    probe->generation = who->generation;
     probe->timeout_at = now + timeout;
     probe->end_at = now + s_scaled (self, self->cfg.probe_interval_ms);
-    s_send_ping (self, probe, target->endpoint);
+    s_send_ping (self, probe, who->endpoint);
     self->stats.probes++;
     return probe;
 }
@@ -845,17 +904,17 @@ s_pick_helpers (rumor_detector_t *self, const rumor_id_t *exclude,
 {
     uint32_t picked = 0, seen = 0;
     for (size_t index = 0; index < self->order_size; index++) {
-        s_target_t *candidate = self->order [index];
+        s_target_t *candidate = s_target_at (self, self->order [index]);
         if (candidate->state != RUMOR__STATE__STATE_ALIVE
-        ||  rumor_id_eq (&candidate->id, exclude))
+        ||  rumor_id_eq (s_target_id (self, candidate), exclude))
             continue;
         seen++;
         if (picked < k)
-            helpers [picked++] = candidate->id;
+            helpers [picked++] = *s_target_id (self, candidate);
         else {
             uint32_t slot = rumor_prng_below (&self->prng, seen);
             if (slot < k)
-                helpers [slot] = candidate->id;
+                helpers [slot] = *s_target_id (self, candidate);
         }
     }
     return picked;
@@ -888,7 +947,7 @@ static bool
 s_first_contact (rumor_detector_t *self, const s_target_t *target,
                  int64_t now)
 {
-    return target->last_ack_at == 0
+    return s_evidence (target)->last_ack_at == 0
         && now - target->known_at < self->cfg.first_contact_grace_ms;
 }
 
@@ -913,7 +972,7 @@ s_probe_fail (rumor_detector_t *self, s_probe_t *probe, int64_t now)
     s_target_t *target = s_target_find (self, &probe->target);
     if (!target)
         return;                 //  gone while we probed it
-    if (target->generation != probe->generation)
+    if (s_who (self, target)->generation != probe->generation)
         return;                 //  we probed its previous run, dead by now:
                                 //  that says nothing about the restarted one
     //  Every helper Nacked: each reached its own verdict in time, so the
@@ -922,13 +981,13 @@ s_probe_fail (rumor_detector_t *self, s_probe_t *probe, int64_t now)
     bool helpers_sure = probe->helper_count > 0
                      && probe->nack_count == probe->helper_count;
     bool conclusive = probe->lost && helpers_sure;
-    if (!target->suspicion && !helpers_sure
+    if (!s_suspicion (target) && !helpers_sure
     &&  s_first_contact (self, target, now)) {
         self->stats.first_contact_spared++;
         return;
     }
     bool accused = true;
-    if (!target->suspicion)
+    if (!s_suspicion (target))
         s_suspicion_start (self, target, &self->cfg.self, now);
     else
         accused = s_suspicion_confirm (self, target, &self->cfg.self);
@@ -959,13 +1018,13 @@ s_probe_next (rumor_detector_t *self, int64_t now)
     for (size_t tries = 0; tries < self->order_size; tries++) {
         if (self->cursor >= self->order_size) {
             rumor_prng_shuffle (&self->prng, self->order, self->order_size,
-                                sizeof (s_target_t *));
+                                sizeof (uint32_t));
             for (size_t index = 0; index < self->order_size; index++)
-                self->order [index]->order_at = (uint32_t) index;
+                s_target_at (self, self->order [index])->order_at = (uint32_t) index;
             self->cursor = 0;
         }
-        s_target_t *target = self->order [self->cursor++];
-        if (s_probe_of (self, &target->id))
+        s_target_t *target = s_target_at (self, self->order [self->cursor++]);
+        if (s_probe_of (self, s_target_id (self, target)))
             continue;
         s_probe_start (self, target, now,
                        s_scaled (self, s_probe_timeout (self, target)));
@@ -1187,8 +1246,8 @@ s_handle_ping_req (rumor_detector_t *self, int64_t now,
     probe->end_at = now + s_probe_timeout (self, target);
     //  Our endpoint for it is kept current by membership; the requester's
     //  is only a fallback
-    const char *endpoint = target->endpoint [0]? target->endpoint
-                                                : ping_req->endpoint;
+    const char *known = s_who (self, target)->endpoint;
+    const char *endpoint = known [0]? known: ping_req->endpoint;
     s_send_ping (self, probe, endpoint);
     self->stats.relays++;
     return 0;
@@ -1210,16 +1269,17 @@ s_member_live (rumor_detector_t *self, int64_t now,
     if (!target)
         target = s_target_new (self, now, update, id);
     else {
-        bool newer_generation = update->generation > target->generation;
+        uint64_t generation = s_who (self, target)->generation;
+        bool newer_generation = update->generation > generation;
         if (!newer_generation
-        &&  (update->generation < target->generation
+        &&  (update->generation < generation
         ||   update->incarnation < target->incarnation)) {
             self->stats.stale_member++;
             return -1;
         }
         bool refuted = update->state == RUMOR__STATE__STATE_ALIVE
                     && update->incarnation > target->incarnation;
-        if (target->suspicion && (newer_generation || refuted)) {
+        if (s_suspicion (target) && (newer_generation || refuted)) {
             s_suspicion_cancel (self, target);
             self->stats.refuted++;
         }
@@ -1227,15 +1287,15 @@ s_member_live (rumor_detector_t *self, int64_t now,
             s_target_reset_phi (target);
             target->known_at = now;
         }
-        target->generation = update->generation;
+        rumor_ident_set (self->idents, &target->ident, id, update->generation,
+                         update->name, update->endpoint);
         target->incarnation = update->incarnation;
-        target->state = update->state;
-        s_target_set_strings (target, update->name, update->endpoint);
+        target->state = (uint8_t) update->state;
     }
     if (update->state == RUMOR__STATE__STATE_SUSPECT) {
         rumor_id_t accuser;
         bool known = rumor_id_from_bin (&accuser, update->accuser) == 0;
-        if (!target->suspicion)
+        if (!s_suspicion (target))
             s_suspicion_start (self, target, known? &accuser: NULL, now);
         else
         if (known)
@@ -1252,7 +1312,7 @@ s_member_gone (rumor_detector_t *self, const Rumor__MemberUpdate *update,
     s_target_t *target = s_target_find (self, id);
     if (!target)
         return 0;               //  not probing it: nothing to do
-    if (update->generation < target->generation) {
+    if (update->generation < s_who (self, target)->generation) {
         self->stats.stale_member++;     //  an older run died, not this one
         return -1;
     }
@@ -1303,8 +1363,8 @@ s_handle_confirm (rumor_detector_t *self, const Rumor__MemberUpdate *update,
 {
     s_target_t *target = s_target_find (self, id);
     rumor_id_t accuser;
-    if (!target || !target->suspicion
-    ||  update->generation != target->generation
+    if (!target || !s_suspicion (target)
+    ||  update->generation != s_who (self, target)->generation
     ||  update->incarnation != target->incarnation
     ||  rumor_id_from_bin (&accuser, update->accuser) == -1) {
         self->stats.confirm_unknown++;
@@ -1343,7 +1403,11 @@ rumor_detector_new (const rumor_detector_cfg_t *cfg)
     self->cfg = *cfg;
     rumor_prng_seed (&self->prng, cfg->seed);
     self->fx = rumor_fx_new ();
-    rumor_id_table_init (&self->targets, offsetof (s_target_t, id));
+    self->idents = cfg->idents? rumor_ident_pool_link (cfg->idents)
+                              : rumor_ident_pool_new ();
+    self->cfg.idents = NULL;        //  ours is self->idents
+    rumor_slab_init (&self->target_slab, sizeof (s_target_t), 8);
+    rumor_id_table_init (&self->targets, s_target_key, self);
     self->pending = (s_probe_t **) calloc (cfg->pending_max, sizeof (s_probe_t *));
     assert (self->pending);
     //  Random first probe number: a late Ack meant for a previous run of
@@ -1363,10 +1427,12 @@ rumor_detector_destroy (rumor_detector_t **self_p)
             s_probe_remove_at (self, 0);
         free (self->pending);
         for (size_t index = 0; index < self->order_size; index++)
-            s_target_destroy (&self->order [index]);
+            s_target_destroy (self, self->order [index]);
         free (self->order);
         free (self->suspects);
         rumor_id_table_clear (&self->targets);
+        rumor_slab_clear (&self->target_slab);
+        rumor_ident_pool_destroy (&self->idents);
         rumor_fx_destroy (&self->fx);
         free (self);
         *self_p = NULL;
@@ -1439,7 +1505,7 @@ rumor_detector_on_tick (rumor_detector_t *self, int64_t now_ms)
     index = 0;
     while (index < self->suspects_size) {
         s_target_t *target = self->suspects [index];
-        if (now_ms >= target->suspicion->deadline)
+        if (now_ms >= s_suspicion (target)->deadline)
             s_suspicion_expire (self, target, now_ms);  //  swaps it out
         else
             index++;
@@ -1476,7 +1542,7 @@ rumor_detector_peer_lost (rumor_detector_t *self, int64_t now_ms,
     probe->sent_at = now_ms;
     if (probe->timeout_at > now_ms + self->cfg.probe_timeout_min_ms)
         probe->timeout_at = now_ms + self->cfg.probe_timeout_min_ms;
-    s_send_ping (self, probe, target->endpoint);
+    s_send_ping (self, probe, s_who (self, target)->endpoint);
 }
 
 int64_t
@@ -1491,7 +1557,7 @@ rumor_detector_next_deadline (rumor_detector_t *self)
             next = due;
     }
     for (size_t index = 0; index < self->suspects_size; index++) {
-        int64_t due = self->suspects [index]->suspicion->deadline;
+        int64_t due = s_suspicion (self->suspects [index])->deadline;
         if (next < 0 || due < next)
             next = due;
     }
@@ -1526,9 +1592,9 @@ rumor_detector_rtt (rumor_detector_t *self, const rumor_id_t *id)
     assert (self);
     assert (id);
     s_target_t *target = s_target_find (self, id);
-    if (!target || target->srtt < 0)
+    if (!target || s_evidence (target)->srtt < 0)
         return -1;
-    return (int) lround (target->srtt);
+    return (int) lround (s_evidence (target)->srtt);
 }
 
 int
@@ -1551,5 +1617,5 @@ rumor_detector_suspects (rumor_detector_t *self, const rumor_id_t *id)
     assert (self);
     assert (id);
     s_target_t *target = s_target_find (self, id);
-    return target && target->suspicion;
+    return target && s_suspicion (target);
 }

@@ -41,6 +41,7 @@
 #define RUMOR_DETECTOR_H_INCLUDED
 
 #include "effects.h"
+#include "ident.h"
 #include "prng.h"
 
 //  LAN profile defaults. Why each value is what it is:
@@ -125,6 +126,10 @@ typedef struct {
                                     //  of it, unless every helper asked
                                     //  Nacked (first_contact_spared); 0 =
                                     //  off (>= 0)
+    rumor_ident_pool_t *idents;     //  where targets' identities are kept:
+                                    //  one pool for the cores of one
+                                    //  thread (rumor-sim), or NULL for
+                                    //  our own (ident.h)
 } rumor_detector_cfg_t;
 
 //  Counters. Work done first, then one counter per refusal reason.

@@ -1,5 +1,5 @@
 /*  =========================================================================
-    rumor_id_table - an index of items by the node id they contain
+    rumor_id_table - an index of 32-bit values by the node id each stands for
 
     Open addressing with linear probing; deletion shifts the following run
     back (no tombstones), so a table that sees members come and go for
@@ -15,9 +15,9 @@
 #define S_CAPACITY_MIN  16
 
 static const rumor_id_t *
-s_key (const rumor_id_table_t *self, const void *item)
+s_key (const rumor_id_table_t *self, uint32_t slot)
 {
-    return (const rumor_id_t *) ((const char *) item + self->key_offset);
+    return self->key (self->arg, slot - 1);
 }
 
 //  Ids are random or derived from names by a hash, but they also come from
@@ -36,11 +36,14 @@ s_home (const rumor_id_table_t *self, const rumor_id_t *id)
 }
 
 void
-rumor_id_table_init (rumor_id_table_t *self, size_t key_offset)
+rumor_id_table_init (rumor_id_table_t *self, rumor_id_table_key_fn *key,
+                     const void *arg)
 {
     assert (self);
+    assert (key);
     memset (self, 0, sizeof (*self));
-    self->key_offset = key_offset;
+    self->key = key;
+    self->arg = arg;
 }
 
 void
@@ -65,22 +68,22 @@ s_find (const rumor_id_table_t *self, const rumor_id_t *id)
     return at;
 }
 
-void *
+uint32_t
 rumor_id_table_lookup (const rumor_id_table_t *self, const rumor_id_t *id)
 {
     assert (self && id);
     if (!self->size)
-        return NULL;
-    return self->slots [s_find (self, id)];
+        return RUMOR_ID_TABLE_NONE;
+    return self->slots [s_find (self, id)] - 1;
 }
 
 static void
 s_grow (rumor_id_table_t *self)
 {
-    void **old = self->slots;
+    uint32_t *old = self->slots;
     size_t old_capacity = self->capacity;
     self->capacity = old_capacity? old_capacity * 2: S_CAPACITY_MIN;
-    self->slots = (void **) calloc (self->capacity, sizeof (void *));
+    self->slots = (uint32_t *) calloc (self->capacity, sizeof (uint32_t));
     assert (self->slots);
     for (size_t i = 0; i < old_capacity; i++)
         if (old [i])
@@ -89,34 +92,35 @@ s_grow (rumor_id_table_t *self)
 }
 
 void
-rumor_id_table_insert (rumor_id_table_t *self, void *item)
+rumor_id_table_insert (rumor_id_table_t *self, uint32_t value)
 {
-    assert (self && item);
+    assert (self);
+    assert (value < RUMOR_ID_TABLE_NONE);
     if ((self->size + 1) * 4 > self->capacity * 3)
         s_grow (self);
-    size_t at = s_find (self, s_key (self, item));
+    size_t at = s_find (self, self->key (self->arg, value));
     assert (!self->slots [at]);
-    self->slots [at] = item;
+    self->slots [at] = value + 1;
     self->size++;
 }
 
-void *
+uint32_t
 rumor_id_table_delete (rumor_id_table_t *self, const rumor_id_t *id)
 {
     assert (self && id);
     if (!self->size)
-        return NULL;
+        return RUMOR_ID_TABLE_NONE;
     size_t mask = self->capacity - 1;
     size_t hole = s_find (self, id);
-    void *item = self->slots [hole];
-    if (!item)
-        return NULL;
-    //  Backward shift: move up each later item of the run that may live
+    uint32_t slot = self->slots [hole];
+    if (!slot)
+        return RUMOR_ID_TABLE_NONE;
+    //  Backward shift: move up each later value of the run that may live
     //  in the hole (its home is not cyclically within (hole, at])
     size_t at = hole;
     while (true) {
         at = (at + 1) & mask;
-        void *next = self->slots [at];
+        uint32_t next = self->slots [at];
         if (!next)
             break;
         size_t home = s_home (self, s_key (self, next));
@@ -125,9 +129,21 @@ rumor_id_table_delete (rumor_id_table_t *self, const rumor_id_t *id)
             hole = at;
         }
     }
-    self->slots [hole] = NULL;
+    self->slots [hole] = 0;
     self->size--;
-    return item;
+    return slot - 1;
+}
+
+void
+rumor_id_table_update (rumor_id_table_t *self, const rumor_id_t *id,
+                       uint32_t value)
+{
+    assert (self && id);
+    assert (value < RUMOR_ID_TABLE_NONE);
+    assert (self->size);
+    size_t at = s_find (self, id);
+    assert (self->slots [at]);
+    self->slots [at] = value + 1;
 }
 
 size_t
@@ -135,19 +151,4 @@ rumor_id_table_size (const rumor_id_table_t *self)
 {
     assert (self);
     return self->size;
-}
-
-char *
-rumor_string_pair (const char *first, const char *second, char **second_p)
-{
-    first = first? first: "";
-    second = second? second: "";
-    size_t first_size = strlen (first) + 1;
-    size_t second_size = strlen (second) + 1;
-    char *block = (char *) malloc (first_size + second_size);
-    assert (block);
-    memcpy (block, first, first_size);
-    memcpy (block + first_size, second, second_size);
-    *second_p = block + first_size;
-    return block;
 }

@@ -1,21 +1,29 @@
 /*  =========================================================================
     rumor_membership - SWIM membership core
 
-    The table is a hash (id -> member) plus a dense array of the same
-    members for O(1) random choice; we are always entry 0. Each member
-    keeps its public view (rumor_member_t) and its wire form
-    (Rumor__MemberUpdate) side by side, both pointing into strings the
-    member owns, so tables and gossip are sent without copying.
+    The table is an index (id -> member) plus a dense array of the same
+    members for O(1) random choice; we are always entry 0. A simulated
+    cluster of N nodes holds N^2 entries, so an entry is 32 bytes in a
+    slab (slab.h): who the member is (id, generation, name, endpoint) is a
+    reference to an interned identity (ident.h), and what few members
+    have (tags, accusers, a Join we sent) lives apart, found by id. The
+    public view (rumor_member_t) and the wire form (Rumor__MemberUpdate)
+    are built when asked for, pointing into the identity and the tags, so
+    tables and gossip are sent without copying strings.
 
     The gossip queue holds at most one update per member (the member's
     current entry: a newer update replaces an older one and restarts its
     count). It is a row of buckets, bucket t holding the members sent t
-    times, so "least transmitted first" is a walk from bucket 0.
+    times, so "least transmitted first" is a walk from bucket 0. Each
+    bucket is a list threaded through the entries themselves (no node
+    allocated per queued update: while a large cluster forms, every entry
+    of every node is queued).
     =========================================================================
 */
 
 #include "membership.h"
 #include "id_table.h"
+#include "slab.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -50,43 +58,69 @@ typedef struct {
     const char *value;              //  NUL-terminated value
 } s_tag_t;
 
-//  One entry of the table. A cluster of N nodes holds N^2 of them: keep
-//  it small (what is rare, tags and accusers, lives apart).
+//  What few entries have, apart from the table and found by id: tags (a
+//  cluster's members may all have some, but a simulated one has none),
+//  the accusers of a suspicion, a Join we sent. Freed when it holds
+//  nothing any more.
 typedef struct {
-    rumor_member_t view;            //  public view, owning its strings:
-                                    //  view.name (never NULL) holds the
-                                    //  one allocation of name and then
-                                    //  endpoint; view.tags (NULL if no
-                                    //  tags) is one block: "key=value"
-                                    //  strings [n_tags], then wire tags
-                                    //  [n_tags] (key/value owned), then
-                                    //  pointers to them for the wire form
+    rumor_id_t id;                  //  the member's id (the extras' key)
     rumor_id_t accuser;             //  latest accuser, zero if none
     rumor_id_t *accusers;           //  distinct accusers of this suspicion
                                     //  (max_accusers slots, or NULL)
-    void *handle;                   //  handle in its bucket; NULL = idle
+    char **tags;                    //  NULL if no tags, else one block:
+                                    //  "key=value" strings [n_tags], then
+                                    //  wire tags [n_tags] (key/value
+                                    //  owned), then pointers to them for
+                                    //  the wire form
     int64_t join_sent_at;           //  join_id sent it a Join at ...
+    uint32_t n_accusers;            //  used slots in accusers
+    uint32_t n_tags;                //  number of tags
+    bool join_sent;                 //  ... if set
+} s_extra_t;
+
+//  Flags of an entry
+#define S_QUEUED    1               //  in a bucket of the gossip queue
+#define S_EXTRA     2               //  has an s_extra_t
+
+//  One entry of the table. A cluster of N nodes holds N^2 of them: 32
+//  bytes, in a slab, named by its handle in the index, the dense array
+//  and the gossip queue.
+typedef struct {
+    uint32_t ident;                 //  id, generation, name and endpoint
+                                    //  (ident.h)
+    uint32_t incarnation;           //  SWIM incarnation
+    int64_t changed_at;             //  last change of this entry (now_ms)
     uint32_t index;                 //  position in the dense array (the
                                     //  table holds at most max_members)
-    uint32_t n_accusers;            //  used slots in accusers
-    uint32_t transmits;             //  sends since last queued
-    bool join_sent;                 //  ... if set
+    uint32_t q_prev;                //  gossip queue: entry before us in
+                                    //  our bucket, or RUMOR_SLAB_NONE
+    uint32_t q_next;                //  ... after us
+    uint16_t transmits;             //  sends since last queued (at most
+                                    //  64 * 10: see n_buckets)
+    uint8_t state;                  //  Rumor__State
+    uint8_t flags;                  //  S_QUEUED, S_EXTRA
 } s_member_t;
 
-//  The wire tags and their pointers, in the kv block after the strings
+//  One bucket of the gossip queue: a list through the entries
+typedef struct {
+    uint32_t first;                 //  handle, or RUMOR_SLAB_NONE
+    uint32_t last;                  //  handle, or RUMOR_SLAB_NONE
+} s_bucket_t;
+
+//  The wire tags and their pointers, in the tags block after the strings
 static Rumor__Tag *
-s_tag_store (const s_member_t *m)
+s_tag_store (const s_extra_t *extra)
 {
     //  (no block without tags: NULL + 0 is undefined behaviour)
-    return m->view.tags? (Rumor__Tag *) (m->view.tags + m->view.n_tags)
-                       : NULL;
+    return extra && extra->tags? (Rumor__Tag *) (extra->tags + extra->n_tags)
+                               : NULL;
 }
 
 static Rumor__Tag **
-s_tag_ptrs (const s_member_t *m)
+s_tag_ptrs (const s_extra_t *extra)
 {
-    Rumor__Tag *store = s_tag_store (m);
-    return store? (Rumor__Tag **) (store + m->view.n_tags): NULL;
+    Rumor__Tag *store = s_tag_store (extra);
+    return store? (Rumor__Tag **) (store + extra->n_tags): NULL;
 }
 
 struct _rumor_membership_t {
@@ -95,8 +129,13 @@ struct _rumor_membership_t {
     rumor_fx_t *fx;                 //  queued effects
     rumor_prng_t prng;              //  seeded choices
     rumor_membership_stats_t stats; //  counters
-    rumor_id_table_t index;         //  view.id -> s_member_t
-    s_member_t **members;           //  dense array; [0] is us
+    rumor_ident_pool_t *idents;     //  identities of the members
+    rumor_slab_t slab;              //  the entries (s_member_t)
+    rumor_id_table_t index;         //  id -> entry handle
+    rumor_slab_t extras;            //  what few entries have (s_extra_t)
+    rumor_id_table_t extra_index;   //  id -> extra handle
+    rumor_member_t view;            //  the view last asked for
+    uint32_t *members;              //  dense array of handles; [0] is us
     size_t n_members;               //  entries in members
     size_t capacity;                //  slots in members
     s_member_t *me;                 //  our own entry
@@ -106,7 +145,7 @@ struct _rumor_membership_t {
     int64_t seed_retry_at;          //  next Join to the seeds, if alone
     int64_t seed_backoff;           //  current retry period
     size_t counts [5];              //  entries per Rumor__State
-    zlistx_t **buckets;             //  gossip queue, by transmit count
+    s_bucket_t *buckets;            //  gossip queue, by transmit count
     uint32_t n_buckets;             //  highest possible retransmit limit
     size_t n_queued;                //  members in any bucket
     s_member_t **targets;           //  gossip_fanout slots
@@ -249,13 +288,116 @@ s_wire_tags (Rumor__Tag **wire, size_t n, s_tag_t *tags)
     qsort (tags, n, sizeof (s_tag_t), s_tag_compare);
 }
 
-static bool
-s_tags_equal (const s_member_t *m, const s_tag_t *tags, size_t n)
+//  --------------------------------------------------------------------------
+//  Entries and what they refer to
+
+static s_member_t *
+s_member_at (const rumor_membership_t *self, uint32_t handle)
 {
-    if (m->view.n_tags != n)
+    return (s_member_t *) rumor_slab_at (&self->slab, handle);
+}
+
+//  The handle of an entry in the table
+static uint32_t
+s_handle (const rumor_membership_t *self, const s_member_t *m)
+{
+    return self->members [m->index];
+}
+
+//  Who an entry is: id, generation, name and endpoint
+static const rumor_ident_t *
+s_who (const rumor_membership_t *self, const s_member_t *m)
+{
+    return rumor_ident_at (self->idents, m->ident);
+}
+
+static const rumor_id_t *
+s_id (const rumor_membership_t *self, const s_member_t *m)
+{
+    return &s_who (self, m)->id;
+}
+
+//  The id of an entry handle (the index's key)
+static const rumor_id_t *
+s_member_key (const void *arg, uint32_t handle)
+{
+    const rumor_membership_t *self = (const rumor_membership_t *) arg;
+    return s_id (self, s_member_at (self, handle));
+}
+
+static s_extra_t *
+s_extra_at (const rumor_membership_t *self, uint32_t handle)
+{
+    return (s_extra_t *) rumor_slab_at (&self->extras, handle);
+}
+
+//  The id of an extra handle (the extras' key)
+static const rumor_id_t *
+s_extra_key (const void *arg, uint32_t handle)
+{
+    return &s_extra_at ((const rumor_membership_t *) arg, handle)->id;
+}
+
+//  An entry's extra, or NULL if it has none
+static s_extra_t *
+s_extra (const rumor_membership_t *self, const s_member_t *m)
+{
+    if (!(m->flags & S_EXTRA))
+        return NULL;
+    uint32_t handle = rumor_id_table_lookup (&self->extra_index, s_id (self, m));
+    assert (handle != RUMOR_ID_TABLE_NONE);
+    return s_extra_at (self, handle);
+}
+
+//  An entry's extra, made empty if it had none
+static s_extra_t *
+s_extra_new (rumor_membership_t *self, s_member_t *m)
+{
+    s_extra_t *extra = s_extra (self, m);
+    if (!extra) {
+        uint32_t handle = rumor_slab_alloc (&self->extras);
+        extra = s_extra_at (self, handle);
+        extra->id = *s_id (self, m);
+        rumor_id_table_insert (&self->extra_index, handle);
+        m->flags |= S_EXTRA;
+    }
+    return extra;
+}
+
+static void s_member_free_tags (s_extra_t *extra);
+
+//  Free an entry's extra, if it has one
+static void
+s_extra_free (rumor_membership_t *self, s_member_t *m)
+{
+    if (!(m->flags & S_EXTRA))
+        return;
+    uint32_t handle = rumor_id_table_delete (&self->extra_index, s_id (self, m));
+    assert (handle != RUMOR_ID_TABLE_NONE);
+    s_extra_t *extra = s_extra_at (self, handle);
+    s_member_free_tags (extra);
+    free (extra->accusers);
+    rumor_slab_free (&self->extras, handle);
+    m->flags &= (uint8_t) ~S_EXTRA;
+}
+
+//  Free an entry's extra once it holds nothing that counts
+static void
+s_extra_tidy (rumor_membership_t *self, s_member_t *m)
+{
+    const s_extra_t *extra = s_extra (self, m);
+    if (extra && !extra->tags && !extra->join_sent && extra->n_accusers == 0
+    &&  rumor_id_is_zero (&extra->accuser))
+        s_extra_free (self, m);
+}
+
+static bool
+s_tags_equal (const s_extra_t *extra, const s_tag_t *tags, size_t n)
+{
+    if ((extra? extra->n_tags: 0) != n)
         return false;
     for (size_t i = 0; i < n; i++) {
-        const Rumor__Tag *tag = &s_tag_store (m) [i];
+        const Rumor__Tag *tag = &s_tag_store (extra) [i];
         if (strlen (tag->key) != tags [i].key_len
         ||  memcmp (tag->key, tags [i].key, tags [i].key_len)
         ||  strcmp (tag->value, tags [i].value))
@@ -265,34 +407,40 @@ s_tags_equal (const s_member_t *m, const s_tag_t *tags, size_t n)
 }
 
 static void
-s_member_free_tags (s_member_t *m)
+s_member_free_tags (s_extra_t *extra)
 {
-    char **kv = (char **) m->view.tags;     //  ours: see s_member_t
-    Rumor__Tag *store = s_tag_store (m);
-    for (size_t i = 0; i < m->view.n_tags; i++) {
+    char **kv = extra->tags;
+    Rumor__Tag *store = s_tag_store (extra);
+    for (size_t i = 0; i < extra->n_tags; i++) {
         free (kv [i]);
         free (store [i].key);
         free (store [i].value);
     }
     free (kv);
-    m->view.tags = NULL;
-    m->view.n_tags = 0;
+    extra->tags = NULL;
+    extra->n_tags = 0;
 }
 
-//  Replace a member's tags with copies of tags (sorted)
+//  Replace an entry's tags with copies of tags (sorted)
 static void
-s_member_set_tags (s_member_t *m, const s_tag_t *tags, size_t n)
+s_member_set_tags (rumor_membership_t *self, s_member_t *m,
+                   const s_tag_t *tags, size_t n)
 {
-    s_member_free_tags (m);
-    if (n == 0)
+    s_extra_t *extra = s_extra (self, m);
+    if (extra)
+        s_member_free_tags (extra);
+    if (n == 0) {
+        s_extra_tidy (self, m);
         return;
+    }
+    extra = s_extra_new (self, m);
     char **kv = (char **) calloc (1, n * (sizeof (char *) + sizeof (Rumor__Tag)
                                           + sizeof (Rumor__Tag *)));
     assert (kv);
-    m->view.tags = (const char *const *) kv;
-    m->view.n_tags = n;
-    Rumor__Tag *store = s_tag_store (m);
-    Rumor__Tag **ptrs = s_tag_ptrs (m);
+    extra->tags = kv;
+    extra->n_tags = (uint32_t) n;
+    Rumor__Tag *store = s_tag_store (extra);
+    Rumor__Tag **ptrs = s_tag_ptrs (extra);
     for (size_t i = 0; i < n; i++) {
         size_t value_len = strlen (tags [i].value);
         kv [i] = (char *) malloc (tags [i].key_len + value_len + 2);
@@ -311,66 +459,104 @@ s_member_set_tags (s_member_t *m, const s_tag_t *tags, size_t n)
 //  --------------------------------------------------------------------------
 //  Members
 
-//  Set name and endpoint, which share one allocation (name first): a
-//  cluster of N nodes holds N^2 entries, one allocation less each counts.
-//  Either may point into the member's current strings.
+//  Set an entry's identity: its id stays, generation, name and endpoint
+//  may change. name and endpoint may point into the entry's identity.
 static void
-s_member_set_strings (s_member_t *m, const char *name, const char *endpoint)
+s_member_set_ident (rumor_membership_t *self, s_member_t *m,
+                    uint64_t generation, const char *name,
+                    const char *endpoint)
 {
-    if (m->view.name && streq (m->view.name, name)
-    &&  streq (m->view.endpoint, endpoint))
-        return;
-    char *endpoint_copy;
-    char *strings = rumor_string_pair (name, endpoint, &endpoint_copy);
-    free ((char *) m->view.name);           //  ours: see s_member_t
-    m->view.name = strings;
-    m->view.endpoint = endpoint_copy;
+    rumor_ident_set (self->idents, &m->ident, s_id (self, m), generation,
+                     name, endpoint);
 }
 
-static s_member_t *
-s_member_new (const rumor_id_t *id)
+//  A new entry, not in the table yet, who is (id, generation, name,
+//  endpoint), ALIVE at incarnation 0; returns its handle
+static uint32_t
+s_member_new (rumor_membership_t *self, const rumor_id_t *id,
+              uint64_t generation, const char *name, const char *endpoint)
 {
-    s_member_t *m = (s_member_t *) zmalloc (sizeof (s_member_t));
-    assert (m);
-    m->view.id = *id;
-    m->view.state = RUMOR__STATE__STATE_ALIVE;
-    s_member_set_strings (m, "", "");
-    return m;
+    uint32_t handle = rumor_slab_alloc (&self->slab);
+    s_member_t *m = s_member_at (self, handle);
+    m->ident = rumor_ident_get (self->idents, id, generation, name, endpoint);
+    m->state = RUMOR__STATE__STATE_ALIVE;
+    m->q_prev = m->q_next = RUMOR_SLAB_NONE;
+    return handle;
 }
 
+//  Free an entry that has left the table (or the table, when destroyed)
 static void
-s_member_destroy (s_member_t **m_p)
+s_member_destroy (rumor_membership_t *self, uint32_t handle)
 {
-    s_member_t *m = *m_p;
-    if (m) {
-        s_member_free_tags (m);
-        free ((char *) m->view.name);   //  and endpoint
-        free (m->accusers);
-        free (m);
-        *m_p = NULL;
+    s_member_t *m = s_member_at (self, handle);
+    s_extra_free (self, m);
+    rumor_ident_release (self->idents, m->ident);
+    rumor_slab_free (&self->slab, handle);
+}
+
+//  The latest accuser of an entry, or NULL
+static const rumor_id_t *
+s_accuser (const rumor_membership_t *self, const s_member_t *m)
+{
+    const s_extra_t *extra = s_extra (self, m);
+    return extra && !rumor_id_is_zero (&extra->accuser)? &extra->accuser: NULL;
+}
+
+//  Set (or with a zero id, clear) the latest accuser of an entry
+static void
+s_set_accuser (rumor_membership_t *self, s_member_t *m, const rumor_id_t *by)
+{
+    if (!rumor_id_is_zero (by))
+        s_extra_new (self, m)->accuser = *by;
+    else {
+        s_extra_t *extra = s_extra (self, m);
+        if (extra)
+            memset (&extra->accuser, 0, sizeof (extra->accuser));
     }
 }
-
 
 //  The wire form of a member, pointing into it (valid while it is
 //  unchanged). Built when sent rather than kept in every entry: a cluster
 //  of N nodes holds N^2 entries, and a kept copy cost 104 bytes each.
 static void
-s_member_pb (const s_member_t *m, Rumor__MemberUpdate *pb)
+s_member_pb (const rumor_membership_t *self, const s_member_t *m,
+             Rumor__MemberUpdate *pb)
 {
+    const rumor_ident_t *who = s_who (self, m);
+    const s_extra_t *extra = s_extra (self, m);
     rumor__member_update__init (pb);
-    pb->id = rumor_id_bin (&m->view.id);
-    pb->generation = m->view.generation;
-    pb->incarnation = m->view.incarnation;
-    pb->state = m->view.state;
-    pb->name = (char *) m->view.name;
-    pb->endpoint = (char *) m->view.endpoint;
-    pb->n_tags = m->view.n_tags;
-    pb->tags = m->view.n_tags? s_tag_ptrs (m): NULL;
-    bool accused = m->view.state == RUMOR__STATE__STATE_SUSPECT
-                || m->view.state == RUMOR__STATE__STATE_DEAD;
-    if (accused && !rumor_id_is_zero (&m->accuser))
-        pb->accuser = rumor_id_bin (&m->accuser);
+    pb->id = rumor_id_bin (&who->id);
+    pb->generation = who->generation;
+    pb->incarnation = m->incarnation;
+    pb->state = m->state;
+    pb->name = (char *) who->name;
+    pb->endpoint = (char *) who->endpoint;
+    pb->n_tags = extra? extra->n_tags: 0;
+    pb->tags = pb->n_tags? s_tag_ptrs (extra): NULL;
+    bool accused = m->state == RUMOR__STATE__STATE_SUSPECT
+                || m->state == RUMOR__STATE__STATE_DEAD;
+    const rumor_id_t *accuser = s_accuser (self, m);
+    if (accused && accuser)
+        pb->accuser = rumor_id_bin (accuser);
+}
+
+//  The public view of an entry, in self->view (valid until the next call)
+static const rumor_member_t *
+s_view (rumor_membership_t *self, const s_member_t *m)
+{
+    const rumor_ident_t *who = s_who (self, m);
+    const s_extra_t *extra = s_extra (self, m);
+    self->view.id = who->id;
+    self->view.generation = who->generation;
+    self->view.incarnation = m->incarnation;
+    self->view.state = (Rumor__State) m->state;
+    self->view.name = who->name;
+    self->view.endpoint = who->endpoint;
+    self->view.n_tags = extra? extra->n_tags: 0;
+    self->view.tags = self->view.n_tags? (const char *const *) extra->tags
+                                       : NULL;
+    self->view.changed_at = m->changed_at;
+    return &self->view;
 }
 
 //  Record an accuser of the current suspicion; true if not seen before.
@@ -379,19 +565,31 @@ s_member_pb (const s_member_t *m, Rumor__MemberUpdate *pb)
 static bool
 s_member_accuse (rumor_membership_t *self, s_member_t *m, const rumor_id_t *by)
 {
-    for (size_t i = 0; i < m->n_accusers; i++)
-        if (rumor_id_eq (&m->accusers [i], by))
+    s_extra_t *extra = s_extra (self, m);
+    uint32_t n_accusers = extra? extra->n_accusers: 0;
+    for (size_t i = 0; i < n_accusers; i++)
+        if (rumor_id_eq (&extra->accusers [i], by))
             return false;
-    if (m->n_accusers >= self->cfg.max_accusers)
+    if (n_accusers >= self->cfg.max_accusers)
         return false;
-    if (!m->accusers) {
+    extra = s_extra_new (self, m);
+    if (!extra->accusers) {
         //  Allocated on first suspicion: most members are never suspected
-        m->accusers = (rumor_id_t *) calloc (self->cfg.max_accusers,
-                                             sizeof (rumor_id_t));
-        assert (m->accusers);
+        extra->accusers = (rumor_id_t *) calloc (self->cfg.max_accusers,
+                                                 sizeof (rumor_id_t));
+        assert (extra->accusers);
     }
-    m->accusers [m->n_accusers++] = *by;
+    extra->accusers [extra->n_accusers++] = *by;
     return true;
+}
+
+//  Forget the accusers of an entry's suspicion
+static void
+s_member_clear_accusers (rumor_membership_t *self, s_member_t *m)
+{
+    s_extra_t *extra = s_extra (self, m);
+    if (extra)
+        extra->n_accusers = 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -400,22 +598,31 @@ s_member_accuse (rumor_membership_t *self, s_member_t *m, const rumor_id_t *by)
 static s_member_t *
 s_lookup (rumor_membership_t *self, const rumor_id_t *id)
 {
-    return (s_member_t *) rumor_id_table_lookup (&self->index, id);
+    uint32_t handle = rumor_id_table_lookup (&self->index, id);
+    return handle == RUMOR_ID_TABLE_NONE? NULL: s_member_at (self, handle);
+}
+
+//  The entry at a position of the dense array
+static s_member_t *
+s_member_of (const rumor_membership_t *self, size_t index)
+{
+    return s_member_at (self, self->members [index]);
 }
 
 static void
-s_insert (rumor_membership_t *self, s_member_t *m)
+s_insert (rumor_membership_t *self, uint32_t handle)
 {
     if (self->n_members == self->capacity) {
         self->capacity *= 2;
-        self->members = (s_member_t **) realloc (self->members,
-                            self->capacity * sizeof (s_member_t *));
+        self->members = (uint32_t *) realloc (self->members,
+                            self->capacity * sizeof (uint32_t));
         assert (self->members);
     }
+    s_member_t *m = s_member_at (self, handle);
     m->index = (uint32_t) self->n_members;
-    self->members [self->n_members++] = m;
-    rumor_id_table_insert (&self->index, m);
-    self->counts [m->view.state]++;
+    self->members [self->n_members++] = handle;
+    rumor_id_table_insert (&self->index, handle);
+    self->counts [m->state]++;
 }
 
 static void s_unqueue (rumor_membership_t *self, s_member_t *m);
@@ -426,12 +633,12 @@ s_remove (rumor_membership_t *self, s_member_t *m)
 {
     assert (m != self->me);
     s_unqueue (self, m);
-    self->counts [m->view.state]--;
-    rumor_id_table_delete (&self->index, &m->view.id);
-    s_member_t *last = self->members [--self->n_members];
+    self->counts [m->state]--;
+    uint32_t handle = rumor_id_table_delete (&self->index, s_id (self, m));
+    uint32_t last = self->members [--self->n_members];
     self->members [m->index] = last;
-    last->index = m->index;
-    s_member_destroy (&m);
+    s_member_at (self, last)->index = m->index;
+    s_member_destroy (self, handle);
 }
 
 static bool
@@ -446,9 +653,9 @@ static void
 s_set_state (rumor_membership_t *self, s_member_t *m, Rumor__State state,
              int64_t now)
 {
-    self->counts [m->view.state]--;
+    self->counts [m->state]--;
     self->counts [state]++;
-    m->view.state = state;
+    m->state = (uint8_t) state;
     if (s_is_gone (state) && m != self->me) {
         int64_t due = now + self->cfg.reap_after_ms;
         if (self->reap_at < 0 || due < self->reap_at)
@@ -460,7 +667,7 @@ static size_t
 s_alive_peers (rumor_membership_t *self)
 {
     size_t alive = self->counts [RUMOR__STATE__STATE_ALIVE];
-    return self->me->view.state == RUMOR__STATE__STATE_ALIVE? alive - 1: alive;
+    return self->me->state == RUMOR__STATE__STATE_ALIVE? alive - 1: alive;
 }
 
 //  --------------------------------------------------------------------------
@@ -483,26 +690,63 @@ s_limit (rumor_membership_t *self)
     return limit < self->n_buckets? limit: self->n_buckets;
 }
 
+//  Take a queued entry out of its bucket
+static void
+s_bucket_detach (rumor_membership_t *self, s_member_t *m)
+{
+    s_bucket_t *bucket = &self->buckets [m->transmits];
+    if (m->q_prev == RUMOR_SLAB_NONE)
+        bucket->first = m->q_next;
+    else
+        s_member_at (self, m->q_prev)->q_next = m->q_next;
+    if (m->q_next == RUMOR_SLAB_NONE)
+        bucket->last = m->q_prev;
+    else
+        s_member_at (self, m->q_next)->q_prev = m->q_prev;
+    m->q_prev = m->q_next = RUMOR_SLAB_NONE;
+    m->flags &= (uint8_t) ~S_QUEUED;
+}
+
+//  Put an entry at the start (newest news) or end of its bucket
+static void
+s_bucket_add (rumor_membership_t *self, s_member_t *m, bool at_start)
+{
+    s_bucket_t *bucket = &self->buckets [m->transmits];
+    uint32_t handle = s_handle (self, m);
+    if (bucket->first == RUMOR_SLAB_NONE)
+        bucket->first = bucket->last = handle;
+    else
+    if (at_start) {
+        m->q_next = bucket->first;
+        s_member_at (self, bucket->first)->q_prev = handle;
+        bucket->first = handle;
+    }
+    else {
+        m->q_prev = bucket->last;
+        s_member_at (self, bucket->last)->q_next = handle;
+        bucket->last = handle;
+    }
+    m->flags |= S_QUEUED;
+}
+
 //  Queue a member's current entry, replacing any older queued update about
 //  it, with its count back at zero. Newest news goes first among equals.
 static void
 s_queue (rumor_membership_t *self, s_member_t *m)
 {
-    if (m->handle)
-        zlistx_detach (self->buckets [m->transmits], m->handle);
+    if (m->flags & S_QUEUED)
+        s_bucket_detach (self, m);
     else
         self->n_queued++;
     m->transmits = 0;
-    m->handle = zlistx_add_start (self->buckets [0], m);
-    assert (m->handle);
+    s_bucket_add (self, m, true);
 }
 
 static void
 s_unqueue (rumor_membership_t *self, s_member_t *m)
 {
-    if (m->handle) {
-        zlistx_detach (self->buckets [m->transmits], m->handle);
-        m->handle = NULL;
+    if (m->flags & S_QUEUED) {
+        s_bucket_detach (self, m);
         self->n_queued--;
     }
 }
@@ -512,11 +756,9 @@ s_unqueue (rumor_membership_t *self, s_member_t *m)
 static void
 s_purge_queue (rumor_membership_t *self)
 {
-    for (uint32_t t = s_limit (self); t < self->n_buckets; t++) {
-        s_member_t *m;
-        while ((m = (s_member_t *) zlistx_first (self->buckets [t])))
-            s_unqueue (self, m);
-    }
+    for (uint32_t t = s_limit (self); t < self->n_buckets; t++)
+        while (self->buckets [t].first != RUMOR_SLAB_NONE)
+            s_unqueue (self, s_member_at (self, self->buckets [t].first));
 }
 
 //  Room for max wire forms in self->pbs
@@ -555,23 +797,22 @@ s_select (rumor_membership_t *self, Rumor__MemberUpdate **out, size_t max)
     s_reserve_pbs (self, max);
     size_t n = 0;
     for (uint32_t t = 0; t < self->n_buckets && n < max; t++) {
-        s_member_t *m = (s_member_t *) zlistx_first (self->buckets [t]);
-        for (; m && n < max; m = (s_member_t *) zlistx_next (self->buckets [t])) {
-            s_member_pb (m, &self->pbs [n]);
+        uint32_t handle = self->buckets [t].first;
+        while (handle != RUMOR_SLAB_NONE && n < max) {
+            s_member_t *m = s_member_at (self, handle);
+            s_member_pb (self, m, &self->pbs [n]);
             out [n] = &self->pbs [n];
             self->picked [n++] = m;
+            handle = m->q_next;
         }
     }
     uint32_t limit = s_limit (self);
     for (size_t i = 0; i < n; i++) {
         s_member_t *m = self->picked [i];
-        zlistx_detach (self->buckets [m->transmits], m->handle);
-        m->handle = NULL;
+        s_bucket_detach (self, m);
         m->transmits++;
-        if (m->transmits < limit) {
-            m->handle = zlistx_add_end (self->buckets [m->transmits], m);
-            assert (m->handle);
-        }
+        if (m->transmits < limit)
+            s_bucket_add (self, m, false);
         else
             self->n_queued--;
     }
@@ -589,12 +830,12 @@ typedef bool (s_eligible_fn) (rumor_membership_t *self, s_member_t *m);
 static bool
 s_gossip_eligible (rumor_membership_t *self, s_member_t *m)
 {
-    switch (m->view.state) {
+    switch (m->state) {
         case RUMOR__STATE__STATE_ALIVE:
         case RUMOR__STATE__STATE_SUSPECT:
             return true;
         case RUMOR__STATE__STATE_DEAD:
-            return self->now - m->view.changed_at < self->cfg.gossip_to_dead_ms;
+            return self->now - m->changed_at < self->cfg.gossip_to_dead_ms;
         default:
             return false;
     }
@@ -604,14 +845,14 @@ static bool
 s_alive_eligible (rumor_membership_t *self, s_member_t *m)
 {
     (void) self;
-    return m->view.state == RUMOR__STATE__STATE_ALIVE;
+    return m->state == RUMOR__STATE__STATE_ALIVE;
 }
 
 static bool
 s_dead_eligible (rumor_membership_t *self, s_member_t *m)
 {
     (void) self;
-    return m->view.state == RUMOR__STATE__STATE_DEAD;
+    return m->state == RUMOR__STATE__STATE_DEAD;
 }
 
 static bool
@@ -637,7 +878,7 @@ s_pick (rumor_membership_t *self, s_member_t **out, size_t k,
     if (peers > 4 * k) {
         for (size_t tries = 0; tries < 8 * k && found < k; tries++) {
             uint32_t slot = 1 + rumor_prng_below (&self->prng, (uint32_t) peers);
-            s_member_t *m = self->members [slot];
+            s_member_t *m = s_member_of (self, slot);
             if (eligible (self, m) && !s_contains (out, found, m))
                 out [found++] = m;
         }
@@ -651,8 +892,8 @@ s_pick (rumor_membership_t *self, s_member_t **out, size_t k,
     assert (scratch);
     size_t candidates = 0;
     for (size_t i = 1; i < self->n_members; i++)
-        if (eligible (self, self->members [i]))
-            scratch [candidates++] = self->members [i];
+        if (eligible (self, s_member_of (self, i)))
+            scratch [candidates++] = s_member_of (self, i);
     rumor_prng_shuffle (&self->prng, scratch, candidates,
                         sizeof (s_member_t *));
     found = candidates < k? candidates: k;
@@ -674,7 +915,7 @@ static void
 s_emit (rumor_membership_t *self, const char *kind, s_member_t *m)
 {
     Rumor__MemberUpdate pb;
-    s_member_pb (m, &pb);
+    s_member_pb (self, m, &pb);
     rumor_fx_event (self->fx, kind, &pb.base, NULL);
 }
 
@@ -735,7 +976,7 @@ s_send_table (rumor_membership_t *self, const rumor_id_t *to,
     bool first = true;
     for (size_t i = 0; i < self->n_members; i++) {
         Rumor__MemberUpdate pb;
-        s_member_pb (self->members [i], &pb);
+        s_member_pb (self, s_member_of (self, i), &pb);
         //  + 8: the field tag and length prefix around each member
         size_t size = rumor__member_update__get_packed_size (&pb) + 8;
         if (n == S_CHUNK_MEMBERS
@@ -770,9 +1011,9 @@ s_rank (Rumor__State state)
 static int
 s_precedence (uint32_t inc, Rumor__State state, const s_member_t *m)
 {
-    if (inc != m->view.incarnation)
-        return inc > m->view.incarnation? 1: -1;
-    return s_rank (state) - s_rank (m->view.state);
+    if (inc != m->incarnation)
+        return inc > m->incarnation? 1: -1;
+    return s_rank (state) - s_rank (m->state);
 }
 
 //  A generation is a start time: one far in our future is refused
@@ -784,19 +1025,24 @@ s_is_future (rumor_membership_t *self, int64_t now, uint64_t generation)
     return generation > horizon;
 }
 
+//  Take the update's generation, and its name, endpoint and tags as far
+//  as it speaks for them
 static void
-s_take_fields (s_member_t *m, const Rumor__MemberUpdate *up, bool all)
+s_take_fields (rumor_membership_t *self, s_member_t *m,
+               const Rumor__MemberUpdate *up, bool all)
 {
     //  Only the member's own ALIVE announcement (or a new generation)
     //  speaks for its name, endpoint and tags: suspect/dead/left updates
     //  from others may carry none
-    s_member_set_strings (m, all || *up->name? up->name: m->view.name,
-                          all || *up->endpoint? up->endpoint: m->view.endpoint);
+    const rumor_ident_t *who = s_who (self, m);
+    s_member_set_ident (self, m, up->generation,
+                        all || *up->name? up->name: who->name,
+                        all || *up->endpoint? up->endpoint: who->endpoint);
     if (all || up->n_tags) {
         s_tag_t tags [RUMOR_TAGS_MAX];
         s_wire_tags (up->tags, up->n_tags, tags);
-        if (!s_tags_equal (m, tags, up->n_tags))
-            s_member_set_tags (m, tags, up->n_tags);
+        if (!s_tags_equal (s_extra (self, m), tags, up->n_tags))
+            s_member_set_tags (self, m, tags, up->n_tags);
     }
 }
 
@@ -808,29 +1054,33 @@ s_transition (rumor_membership_t *self, int64_t now, s_member_t *m,
               const Rumor__MemberUpdate *up, bool restart, bool queue)
 {
     bool new_suspicion = up->state == RUMOR__STATE__STATE_SUSPECT
-        && (restart || m->view.state != RUMOR__STATE__STATE_SUSPECT
-                    || m->view.incarnation != up->incarnation);
+        && (restart || m->state != RUMOR__STATE__STATE_SUSPECT
+                    || m->incarnation != up->incarnation);
     if (restart) {
-        m->view.generation = up->generation;
-        m->join_sent = false;
+        s_extra_t *extra = s_extra (self, m);
+        if (extra)
+            extra->join_sent = false;
     }
-    m->view.incarnation = up->incarnation;
+    m->incarnation = up->incarnation;
     s_set_state (self, m, up->state, now);
+    //  A restart takes the new generation here (and the fields with it);
+    //  otherwise the generation is the one held
     if (restart || up->state == RUMOR__STATE__STATE_ALIVE)
-        s_take_fields (m, up, up->state == RUMOR__STATE__STATE_ALIVE);
+        s_take_fields (self, m, up, up->state == RUMOR__STATE__STATE_ALIVE);
 
     rumor_id_t accuser;
     if (rumor_id_from_bin (&accuser, up->accuser) == -1
     ||  up->state == RUMOR__STATE__STATE_ALIVE
     ||  up->state == RUMOR__STATE__STATE_LEFT)
         memset (&accuser, 0, sizeof (accuser));
-    m->accuser = accuser;
+    s_set_accuser (self, m, &accuser);
     if (up->state != RUMOR__STATE__STATE_SUSPECT || new_suspicion)
-        m->n_accusers = 0;
+        s_member_clear_accusers (self, m);
     if (new_suspicion && !rumor_id_is_zero (&accuser))
         s_member_accuse (self, m, &accuser);
+    s_extra_tidy (self, m);
 
-    m->view.changed_at = now;
+    m->changed_at = now;
     s_emit (self, "member", m);
     if (queue)
         s_queue (self, m);
@@ -852,7 +1102,7 @@ s_confirm (rumor_membership_t *self, s_member_t *m,
         self->stats.duplicates++;
         return S_KNOWN;
     }
-    m->accuser = accuser;
+    s_set_accuser (self, m, &accuser);
     if (!rumor_id_eq (&accuser, &self->cfg.self)) {
         s_emit (self, "confirm", m);
         self->stats.confirmations++;
@@ -869,7 +1119,7 @@ s_send_entry (rumor_membership_t *self, const s_member_t *about,
               const s_member_t *to)
 {
     Rumor__MemberUpdate up;
-    s_member_pb (about, &up);
+    s_member_pb (self, about, &up);
     Rumor__MemberUpdate *one = &up;
     Rumor__MemberUpdates updates = RUMOR__MEMBER_UPDATES__INIT;
     updates.updates = &one;
@@ -877,7 +1127,7 @@ s_send_entry (rumor_membership_t *self, const s_member_t *about,
     Rumor__Envelope env = RUMOR__ENVELOPE__INIT;
     env.body_case = RUMOR__ENVELOPE__BODY_UPDATES;
     env.updates = &updates;
-    s_send (self, &to->view.id, to->view.endpoint, &env);
+    s_send (self, s_id (self, to), s_who (self, to)->endpoint, &env);
 }
 
 //  Lifeguard's buddy system, without waiting for a probe: the member our
@@ -888,7 +1138,7 @@ s_send_entry (rumor_membership_t *self, const s_member_t *about,
 static void
 s_tell_suspect (rumor_membership_t *self, const s_member_t *m)
 {
-    if (m == self->me || m->view.state != RUMOR__STATE__STATE_SUSPECT)
+    if (m == self->me || m->state != RUMOR__STATE__STATE_SUSPECT)
         return;
     s_send_entry (self, m, m);
     self->stats.suspects_told++;
@@ -915,14 +1165,14 @@ static void
 s_refute (rumor_membership_t *self, int64_t now, uint32_t inc)
 {
     s_member_t *me = self->me;
-    me->view.incarnation = inc + 1;
+    me->incarnation = inc + 1;
     s_set_state (self, me, RUMOR__STATE__STATE_ALIVE, now);
-    me->view.changed_at = now;
+    me->changed_at = now;
     s_emit (self, "member", me);
     s_queue (self, me);
     self->stats.refuted++;
-    s_trace_id (self, "refute", &me->view.id, me->view.generation,
-                me->view.incarnation, me->view.state);
+    s_trace_id (self, "refute", s_id (self, me), s_who (self, me)->generation,
+                me->incarnation, me->state);
 }
 
 //  An update about our own id
@@ -930,8 +1180,8 @@ static s_outcome_t
 s_apply_self (rumor_membership_t *self, int64_t now,
               const Rumor__MemberUpdate *up)
 {
-    uint64_t generation = self->me->view.generation;
-    uint32_t mine = self->me->view.incarnation;
+    uint64_t generation = s_who (self, self->me)->generation;
+    uint32_t mine = self->me->incarnation;
     if (up->generation < generation) {
         //  Gossip about our previous run: old news, refused
         self->stats.stale_self++;
@@ -995,9 +1245,12 @@ s_apply_new (rumor_membership_t *self, int64_t now, const rumor_id_t *id,
     else
     if (s_alive_peers (self) == 0 && self->push_pull_at <= now)
         self->push_pull_at = now + self->cfg.push_pull_interval_ms;
-    s_member_t *m = s_member_new (id);
-    s_insert (self, m);
-    s_transition (self, now, m, up, true, queue);
+    //  Made with the identity the transition gives it (the update is
+    //  ALIVE: it speaks for its name and endpoint)
+    uint32_t handle = s_member_new (self, id, up->generation, up->name,
+                                    up->endpoint);
+    s_insert (self, handle);
+    s_transition (self, now, s_member_at (self, handle), up, true, queue);
     return S_NEWS;
 }
 
@@ -1022,11 +1275,11 @@ s_apply (rumor_membership_t *self, int64_t now, const Rumor__MemberUpdate *up,
     s_member_t *m = s_lookup (self, &id);
     if (!m)
         return s_apply_new (self, now, &id, up, queue_new);
-    if (up->generation < m->view.generation) {
+    if (up->generation < s_who (self, m)->generation) {
         self->stats.stale_generation++;
         return S_REFUSED;
     }
-    if (up->generation > m->view.generation) {
+    if (up->generation > s_who (self, m)->generation) {
         //  A restarted node replaces its old entry
         s_transition (self, now, m, up, true, true);
         return S_NEWS;
@@ -1185,7 +1438,7 @@ s_handle_push_pull (rumor_membership_t *self, int64_t now,
     int rc = s_merge (self, now, push_pull->members, push_pull->n_members, true);
     if (!push_pull->reply && !rumor_id_eq (&sender, &self->cfg.self)) {
         s_member_t *peer = s_lookup (self, &sender);
-        s_send_table (self, &sender, peer? peer->view.endpoint: NULL, S_TABLE_PULL);
+        s_send_table (self, &sender, peer? s_who (self, peer)->endpoint: NULL, S_TABLE_PULL);
         self->stats.push_pulls_answered++;
     }
     return rc;
@@ -1211,7 +1464,7 @@ s_gossip_round (rumor_membership_t *self, int64_t now)
         env.body_case = RUMOR__ENVELOPE__BODY_UPDATES;
         env.updates = &updates;
         s_member_t *target = self->targets [i];
-        s_send (self, &target->view.id, target->view.endpoint, &env);
+        s_send (self, s_id (self, target), s_who (self, target)->endpoint, &env);
         self->stats.gossip_sent++;
     }
     //  A round's batch may be max_piggyback wire forms (28 KB by default):
@@ -1247,7 +1500,7 @@ s_push_pull_round (rumor_membership_t *self, int64_t now)
     s_member_t *peer;
     if (self->leaving || s_pick (self, &peer, 1, s_alive_eligible) == 0)
         return;
-    s_send_table (self, &peer->view.id, peer->view.endpoint, S_TABLE_PUSH);
+    s_send_table (self, s_id (self, peer), s_who (self, peer)->endpoint, S_TABLE_PUSH);
     self->stats.push_pulls_sent++;
 }
 
@@ -1259,13 +1512,13 @@ s_reap (rumor_membership_t *self, int64_t now)
     self->reap_at = -1;
     //  Downwards: s_remove moves the last entry, already seen, into the gap
     for (size_t i = self->n_members; i-- > 1;) {
-        s_member_t *m = self->members [i];
-        if (!s_is_gone (m->view.state))
+        s_member_t *m = s_member_of (self, i);
+        if (!s_is_gone (m->state))
             continue;
-        int64_t due = m->view.changed_at + self->cfg.reap_after_ms;
+        int64_t due = m->changed_at + self->cfg.reap_after_ms;
         if (due <= now) {
-            s_trace_id (self, "reap", &m->view.id, m->view.generation,
-                        m->view.incarnation, m->view.state);
+            s_trace_id (self, "reap", s_id (self, m), s_who (self, m)->generation,
+                        m->incarnation, m->state);
             s_remove (self, m);
             self->stats.reaped++;
         }
@@ -1347,31 +1600,33 @@ rumor_membership_new (const rumor_membership_cfg_t *cfg)
     self->fx = rumor_fx_new ();
     rumor_prng_seed (&self->prng, cfg->seed);
 
-    rumor_id_table_init (&self->index, offsetof (s_member_t, view.id));
+    self->idents = cfg->idents? rumor_ident_pool_link (cfg->idents)
+                              : rumor_ident_pool_new ();
+    self->cfg.idents = NULL;        //  ours is self->idents
+    rumor_slab_init (&self->slab, sizeof (s_member_t), 8);
+    rumor_id_table_init (&self->index, s_member_key, self);
+    rumor_slab_init (&self->extras, sizeof (s_extra_t), 4);
+    rumor_id_table_init (&self->extra_index, s_extra_key, self);
 
     self->capacity = 16;
-    self->members = (s_member_t **) calloc (self->capacity, sizeof (s_member_t *));
+    self->members = (uint32_t *) calloc (self->capacity, sizeof (uint32_t));
     self->targets = (s_member_t **) calloc (cfg->gossip_fanout, sizeof (s_member_t *));
     self->batch = (Rumor__MemberUpdate **) calloc (cfg->max_piggyback,
                                                    sizeof (Rumor__MemberUpdate *));
     assert (self->members && self->targets && self->batch);
 
     self->n_buckets = s_retransmit_limit (cfg->retransmit_mult, cfg->max_members);
-    self->buckets = (zlistx_t **) calloc (self->n_buckets, sizeof (zlistx_t *));
+    self->buckets = (s_bucket_t *) malloc (self->n_buckets * sizeof (s_bucket_t));
     assert (self->buckets);
-    for (uint32_t t = 0; t < self->n_buckets; t++) {
-        self->buckets [t] = zlistx_new ();
-        assert (self->buckets [t]);
-    }
+    for (uint32_t t = 0; t < self->n_buckets; t++)
+        self->buckets [t].first = self->buckets [t].last = RUMOR_SLAB_NONE;
     self->reap_at = -1;
 
-    s_member_t *me = s_member_new (&cfg->self);
-    me->view.generation = cfg->generation;
-    s_member_set_strings (me, cfg->name? cfg->name: "",
-                          cfg->endpoint? cfg->endpoint: "");
-    s_member_set_tags (me, tags, cfg->n_tags);
-    s_insert (self, me);
-    self->me = me;
+    uint32_t handle = s_member_new (self, &cfg->self, cfg->generation,
+                                    cfg->name, cfg->endpoint);
+    self->me = s_member_at (self, handle);
+    s_member_set_tags (self, self->me, tags, cfg->n_tags);
+    s_insert (self, handle);
     return self;
 }
 
@@ -1382,14 +1637,16 @@ rumor_membership_destroy (rumor_membership_t **self_p)
     rumor_membership_t *self = *self_p;
     if (!self)
         return;
-    for (uint32_t t = 0; t < self->n_buckets; t++)
-        zlistx_destroy (&self->buckets [t]);
     free (self->buckets);
     for (size_t i = 0; i < self->n_members; i++)
-        s_member_destroy (&self->members [i]);
+        s_member_destroy (self, self->members [i]);
     for (size_t i = 0; i < self->n_seeds; i++)
         free (self->seeds [i]);
     rumor_id_table_clear (&self->index);
+    rumor_id_table_clear (&self->extra_index);
+    rumor_slab_clear (&self->extras);
+    rumor_slab_clear (&self->slab);
+    rumor_ident_pool_destroy (&self->idents);
     free (self->members);
     free (self->targets);
     free (self->batch);
@@ -1440,12 +1697,12 @@ rumor_membership_on_piggyback (rumor_membership_t *self, int64_t now_ms,
     rumor_id_t sender;
     if (rumor_id_from_bin (&sender, env->sender) == 0) {
         s_member_t *m = s_lookup (self, &sender);
-        if (m && m != self->me && m->view.generation == env->generation
-        &&  env->incarnation > m->view.incarnation
-        &&  (m->view.state == RUMOR__STATE__STATE_SUSPECT
-             || m->view.state == RUMOR__STATE__STATE_DEAD)) {
+        if (m && m != self->me && s_who (self, m)->generation == env->generation
+        &&  env->incarnation > m->incarnation
+        &&  (m->state == RUMOR__STATE__STATE_SUSPECT
+             || m->state == RUMOR__STATE__STATE_DEAD)) {
             Rumor__MemberUpdate up;
-            s_member_pb (m, &up);
+            s_member_pb (self, m, &up);
             up.state = RUMOR__STATE__STATE_ALIVE;
             up.incarnation = env->incarnation;
             up.accuser.len = 0;
@@ -1495,7 +1752,7 @@ s_send_join (rumor_membership_t *self, const rumor_id_t *to,
 {
     Rumor__Join join = RUMOR__JOIN__INIT;
     Rumor__MemberUpdate me;
-    s_member_pb (self->me, &me);
+    s_member_pb (self, self->me, &me);
     join.self = &me;
     Rumor__Envelope env = RUMOR__ENVELOPE__INIT;
     env.body_case = RUMOR__ENVELOPE__BODY_JOIN;
@@ -1560,7 +1817,7 @@ rumor_membership_on_tick (rumor_membership_t *self, int64_t now_ms)
         self->reconnect_at = now_ms + self->cfg.reconnect_interval_ms;
         s_member_t *peer;
         if (!self->leaving && s_pick (self, &peer, 1, s_dead_eligible) == 1)
-            s_send_table (self, &peer->view.id, peer->view.endpoint, S_TABLE_PUSH);
+            s_send_table (self, s_id (self, peer), s_who (self, peer)->endpoint, S_TABLE_PUSH);
     }
 }
 
@@ -1657,19 +1914,22 @@ rumor_membership_join_id (rumor_membership_t *self, int64_t now_ms,
     }
     s_member_t *m = s_lookup (self, id);
     if (m) {
-        if (generation < m->view.generation) {
+        if (generation < s_who (self, m)->generation) {
             self->stats.stale_generation++;
             return -1;
         }
         //  Known and not dead at that generation: nothing to do. A member
         //  we hold DEAD but still hear is rejoined, which lets it refute
-        if (generation == m->view.generation
-        &&  m->view.state != RUMOR__STATE__STATE_DEAD)
+        if (generation == s_who (self, m)->generation
+        &&  m->state != RUMOR__STATE__STATE_DEAD)
             return 0;
-        if (m->join_sent && now_ms - m->join_sent_at < self->cfg.rejoin_interval_ms)
+        const s_extra_t *sent = s_extra (self, m);
+        if (sent && sent->join_sent
+        &&  now_ms - sent->join_sent_at < self->cfg.rejoin_interval_ms)
             return 0;
-        m->join_sent = true;
-        m->join_sent_at = now_ms;
+        s_extra_t *extra = s_extra_new (self, m);
+        extra->join_sent = true;
+        extra->join_sent_at = now_ms;
     }
     else
     if (self->cfg.beacon_join_spread) {
@@ -1696,17 +1956,17 @@ rumor_membership_leave (rumor_membership_t *self, int64_t now_ms)
         return;
     self->leaving = true;
     s_member_t *me = self->me;
-    if (me->view.incarnation < UINT32_MAX)
-        me->view.incarnation++;
+    if (me->incarnation < UINT32_MAX)
+        me->incarnation++;
     s_set_state (self, me, RUMOR__STATE__STATE_LEFT, now_ms);
-    me->view.changed_at = now_ms;
+    me->changed_at = now_ms;
     s_emit (self, "member", me);
     s_queue (self, me);
-    s_trace_id (self, "leave", &me->view.id, me->view.generation,
-                me->view.incarnation, me->view.state);
+    s_trace_id (self, "leave", s_id (self, me), s_who (self, me)->generation,
+                me->incarnation, me->state);
 
     Rumor__Leave leave = RUMOR__LEAVE__INIT;
-    leave.incarnation = me->view.incarnation;
+    leave.incarnation = me->incarnation;
     Rumor__Envelope env = RUMOR__ENVELOPE__INIT;
     env.body_case = RUMOR__ENVELOPE__BODY_LEAVE;
     env.leave = &leave;
@@ -1717,10 +1977,10 @@ rumor_membership_leave (rumor_membership_t *self, int64_t now_ms)
     //  many the rest learn it by gossip, as before
     size_t sent = 0;
     for (size_t i = 1; i < self->n_members && sent < S_LEAVE_DIRECT_MAX; i++) {
-        s_member_t *m = self->members [i];
+        s_member_t *m = s_member_of (self, i);
         if (!s_gossip_eligible (self, m))
             continue;
-        s_send (self, &m->view.id, m->view.endpoint, &env);
+        s_send (self, s_id (self, m), s_who (self, m)->endpoint, &env);
         self->stats.leaves_sent++;
         sent++;
     }
@@ -1732,11 +1992,11 @@ rumor_membership_leave_done (rumor_membership_t *self)
     assert (self);
     if (!self->leaving)
         return false;
-    if (!self->me->handle)
+    if (!(self->me->flags & S_QUEUED))
         return true;
     //  Still queued: done anyway if there is no one left to tell
     for (size_t i = 1; i < self->n_members; i++)
-        if (s_gossip_eligible (self, self->members [i]))
+        if (s_gossip_eligible (self, s_member_of (self, i)))
             return false;
     return true;
 }
@@ -1747,12 +2007,12 @@ static int
 s_announce_self (rumor_membership_t *self, int64_t now)
 {
     s_member_t *me = self->me;
-    if (me->view.incarnation == UINT32_MAX) {
+    if (me->incarnation == UINT32_MAX) {
         self->stats.absurd_incarnation++;
         return -1;
     }
-    me->view.incarnation++;
-    me->view.changed_at = now;
+    me->incarnation++;
+    me->changed_at = now;
     s_emit (self, "member", me);
     s_queue (self, me);
     return 0;
@@ -1766,11 +2026,11 @@ rumor_membership_set_tags (rumor_membership_t *self, int64_t now_ms,
     s_touch (self, now_ms);
     s_tag_t parsed [RUMOR_TAGS_MAX];
     if (self->leaving || s_parse_tags (tags, n, parsed)
-    ||  self->me->view.incarnation == UINT32_MAX) {
+    ||  self->me->incarnation == UINT32_MAX) {
         self->stats.bad_input++;
         return -1;
     }
-    s_member_set_tags (self->me, parsed, n);
+    s_member_set_tags (self, self->me, parsed, n);
     return s_announce_self (self, now_ms);
 }
 
@@ -1781,11 +2041,12 @@ rumor_membership_set_endpoint (rumor_membership_t *self, int64_t now_ms,
     assert (self);
     s_touch (self, now_ms);
     if (self->leaving || !s_valid_endpoint (endpoint)
-    ||  self->me->view.incarnation == UINT32_MAX) {
+    ||  self->me->incarnation == UINT32_MAX) {
         self->stats.bad_input++;
         return -1;
     }
-    s_member_set_strings (self->me, self->me->view.name, endpoint);
+    const rumor_ident_t *me = s_who (self, self->me);
+    s_member_set_ident (self, self->me, me->generation, me->name, endpoint);
     return s_announce_self (self, now_ms);
 }
 
@@ -1793,7 +2054,7 @@ uint32_t
 rumor_membership_incarnation (rumor_membership_t *self)
 {
     assert (self);
-    return self->me->view.incarnation;
+    return self->me->incarnation;
 }
 
 //  --------------------------------------------------------------------------
@@ -1805,7 +2066,7 @@ rumor_membership_lookup (rumor_membership_t *self, const rumor_id_t *id)
     assert (self);
     assert (id);
     s_member_t *m = s_lookup (self, id);
-    return m? &m->view: NULL;
+    return m? s_view (self, m): NULL;
 }
 
 size_t
@@ -1838,7 +2099,7 @@ rumor_membership_next (rumor_membership_t *self)
     assert (self);
     if (self->cursor >= self->n_members)
         return NULL;
-    return &self->members [self->cursor++]->view;
+    return s_view (self, s_member_of (self, self->cursor++));
 }
 
 //  --------------------------------------------------------------------------

@@ -34,6 +34,7 @@
 
 #include "codec.h"
 #include "effects.h"
+#include "ident.h"
 #include "prng.h"
 
 //  LAN profile defaults; each one's rationale is beside its field below
@@ -160,6 +161,10 @@ typedef struct {
                                     //  half the max-message-bytes limit
                                     //  (rumor_limits.h), so our tables fit the
                                     //  frames our peers accept
+    rumor_ident_pool_t *idents;     //  where members' identities are kept:
+                                    //  one pool for the cores of one
+                                    //  thread (rumor-sim), or NULL for
+                                    //  our own (ident.h)
     rumor_membership_trace_fn *trace;   //  debugging lines; NULL = silent
     void *trace_arg;                //  first argument of trace
 } rumor_membership_cfg_t;
@@ -205,8 +210,9 @@ typedef struct {
                                     //  API argument, or call after leave
 } rumor_membership_stats_t;
 
-//  Borrowed view of one member, valid until the next call that changes
-//  self (any input, tick or API command).
+//  Borrowed view of one member, valid until the next call on self (any
+//  input, tick or API command, and the next lookup or iteration step:
+//  views are built when asked for, one at a time).
 typedef struct {
     rumor_id_t id;                  //  member id
     uint64_t generation;            //  member's start, ms since epoch

@@ -116,6 +116,9 @@ struct _simnet_t {
     size_t size;                    //  number of slots
     uint32_t *ids;                  //  id table: node number + 1, 0 empty
     size_t id_slots;                //  table size, a power of two
+    rumor_ident_pool_t *idents;     //  members' identities, shared by
+                                    //  every core of every node: they run
+                                    //  in this one thread (ident.h)
     simnet_stats_t totals;          //  sum of every node's counters
     uint64_t hash;                  //  trace hash
     uint64_t steps;                 //  items processed
@@ -338,6 +341,7 @@ simnet_new (const simnet_cfg_t *cfg)
     while (self->id_slots < self->size * 2)
         self->id_slots *= 2;
     self->ids = (uint32_t *) zmalloc (self->id_slots * sizeof (uint32_t));
+    self->idents = rumor_ident_pool_new ();
     self->piggyback = (Rumor__MemberUpdate **) zmalloc (
         (cfg->piggyback_max + 1) * sizeof (Rumor__MemberUpdate *));
     for (size_t index = 0; index < self->size; index++) {
@@ -376,6 +380,7 @@ simnet_destroy (simnet_t **self_p)
     free (self->watches);
     free (self->piggyback);
     free (self->ids);
+    rumor_ident_pool_destroy (&self->idents);
     free (self->nodes);
     free (self->cluster);
     free (self);
@@ -928,24 +933,28 @@ s_node_new_cores (simnet_t *self, s_node_t *node)
     membership.name = node->name;
     membership.endpoint = node->endpoint;
     membership.seed = s_core_seed (self, node, S_MEMBERSHIP);
+    membership.idents = self->idents;
     node->membership = rumor_membership_new (&membership);
 
     rumor_detector_cfg_t detector = self->cfg.detector;
     detector.self = node->id;
     detector.generation = node->generation;
     detector.seed = s_core_seed (self, node, S_DETECTOR);
+    detector.idents = self->idents;
     node->detector = rumor_detector_new (&detector);
 
     rumor_anti_entropy_cfg_t anti_entropy = self->cfg.anti_entropy;
     anti_entropy.self = node->id;
     anti_entropy.generation = node->generation;
     anti_entropy.seed = s_core_seed (self, node, S_ANTI_ENTROPY);
+    anti_entropy.idents = self->idents;
     node->anti_entropy = rumor_anti_entropy_new (&anti_entropy);
 
     rumor_app_cfg_t app = self->cfg.app;
     app.self = node->id;
     app.generation = node->generation;
     app.seed = s_core_seed (self, node, S_APP);
+    app.idents = self->idents;
     node->app = rumor_app_new (&app);
 
     return node->membership && node->detector && node->anti_entropy
