@@ -42,10 +42,11 @@ typedef struct {
 } s_suspicion_t;
 
 //  What we measured of a target and hold against it: RTTs, Ack intervals,
-//  a running suspicion. Apart from the target and allocated only once it
-//  has any (an Ack, an RTT sample, a suspicion): a node of a 10,000-node
-//  simulated cluster probes a few hundred of its targets in a run, and a
-//  cluster of N nodes holds N^2 targets.
+//  a running suspicion, its SUSPECT state. Apart from the target, in a
+//  slab, and allocated only once it has any (an Ack, an RTT sample, a
+//  suspicion, a SUSPECT event): a node of a 10,000-node simulated cluster
+//  probes a few hundred of its targets in a run, and a cluster of N nodes
+//  holds N^2 targets.
 typedef struct {
     double srtt;                    //  smoothed RTT in ms (RFC 6298), or
                                     //  -1 before the first sample
@@ -61,22 +62,24 @@ typedef struct {
     uint32_t interval_next;         //  ring slot written next, once full
 
     s_suspicion_t *suspicion;       //  the running suspicion, or NULL
+    bool suspect;                   //  membership says SUSPECT (a target
+                                    //  without evidence is ALIVE)
 } s_evidence_t;
 
 //  What a target without evidence reads as: nothing measured yet
 static const s_evidence_t s_no_evidence = { .srtt = -1 };
 
 //  One probe target: a member other than us, ALIVE or SUSPECT. A cluster
-//  of N nodes holds N^2 of them: 32 bytes in a slab, named by a 32-bit
+//  of N nodes holds N^2 of them: 24 bytes in a slab, named by a 32-bit
 //  handle in the round-robin order and in the index.
 typedef struct {
     uint32_t ident;                 //  id, generation, name and endpoint,
                                     //  as membership says (ident.h)
     uint32_t incarnation;           //  member incarnation, as membership says
     int64_t known_at;               //  when we learnt of this run of it
-    s_evidence_t *evidence;         //  RTTs, phi and suspicion, or NULL
+    uint32_t evidence;              //  RTTs, phi, suspicion and SUSPECT
+                                    //  state (s_evidence_t), or NONE
     uint32_t order_at;              //  index in the round-robin order
-    uint8_t state;                  //  Rumor__State: ALIVE or SUSPECT
 } s_target_t;
 
 //  One probe in flight: ours (requester), or a relay we run for a
@@ -118,6 +121,7 @@ struct _rumor_detector_t {
     rumor_detector_stats_t stats;   //  counters
     rumor_ident_pool_t *idents;     //  identities of our targets
     rumor_slab_t target_slab;       //  the targets (s_target_t)
+    rumor_slab_t evidence_slab;     //  their evidence (s_evidence_t)
     rumor_id_table_t targets;       //  id -> target handle
     uint32_t *order;                //  round-robin order over targets,
                                     //  every one of them (handles)
@@ -126,6 +130,10 @@ struct _rumor_detector_t {
     size_t cursor;                  //  next index of order to probe
     s_probe_t **pending;            //  probes in flight, unordered
     size_t pending_size;            //  probes in pending
+    size_t pending_cap;             //  slots allocated in pending: grows
+                                    //  to pending_max (a node has a few
+                                    //  in flight, and a simulation
+                                    //  thousands of nodes)
     s_target_t **suspects;          //  targets with a suspicion timer
     size_t suspects_size;           //  targets in suspects
     size_t suspects_cap;            //  slots allocated in suspects
@@ -216,27 +224,49 @@ s_target_key (const void *arg, uint32_t handle)
 
 //  What we measured of a target, or s_no_evidence; read only
 static const s_evidence_t *
-s_evidence (const s_target_t *target)
+s_evidence (const rumor_detector_t *self, const s_target_t *target)
 {
-    return target->evidence? target->evidence: &s_no_evidence;
+    return target->evidence == RUMOR_SLAB_NONE
+         ? &s_no_evidence
+         : (s_evidence_t *) rumor_slab_at (&self->evidence_slab,
+                                           target->evidence);
 }
 
 //  What we measured of a target, allocated on first use to be written
 static s_evidence_t *
-s_evidence_new (s_target_t *target)
+s_evidence_new (rumor_detector_t *self, s_target_t *target)
 {
-    if (!target->evidence) {
-        target->evidence = (s_evidence_t *) malloc (sizeof (s_evidence_t));
-        assert (target->evidence);
-        *target->evidence = s_no_evidence;
+    if (target->evidence == RUMOR_SLAB_NONE) {
+        target->evidence = rumor_slab_alloc (&self->evidence_slab);
+        *(s_evidence_t *) rumor_slab_at (&self->evidence_slab,
+                                         target->evidence) = s_no_evidence;
     }
-    return target->evidence;
+    return (s_evidence_t *) rumor_slab_at (&self->evidence_slab,
+                                           target->evidence);
 }
 
 static s_suspicion_t *
-s_suspicion (const s_target_t *target)
+s_suspicion (const rumor_detector_t *self, const s_target_t *target)
 {
-    return target->evidence? target->evidence->suspicion: NULL;
+    return s_evidence (self, target)->suspicion;
+}
+
+//  ALIVE or SUSPECT, as membership says
+static Rumor__State
+s_state (const rumor_detector_t *self, const s_target_t *target)
+{
+    return s_evidence (self, target)->suspect? RUMOR__STATE__STATE_SUSPECT
+                                             : RUMOR__STATE__STATE_ALIVE;
+}
+
+static void
+s_set_state (rumor_detector_t *self, s_target_t *target, Rumor__State state)
+{
+    if (state == RUMOR__STATE__STATE_SUSPECT)
+        s_evidence_new (self, target)->suspect = true;
+    else
+    if (target->evidence != RUMOR_SLAB_NONE)
+        s_evidence_new (self, target)->suspect = false;
 }
 
 //  Free a target's evidence and identity, and the target; it must be out
@@ -245,11 +275,12 @@ static void
 s_target_destroy (rumor_detector_t *self, uint32_t handle)
 {
     s_target_t *target = s_target_at (self, handle);
-    if (target->evidence) {
-        free (target->evidence->rtts);
-        free (target->evidence->intervals);
-        free (target->evidence->suspicion);
-        free (target->evidence);
+    if (target->evidence != RUMOR_SLAB_NONE) {
+        s_evidence_t *evidence = s_evidence_new (self, target);
+        free (evidence->rtts);
+        free (evidence->intervals);
+        free (evidence->suspicion);
+        rumor_slab_free (&self->evidence_slab, target->evidence);
     }
     rumor_ident_release (self->idents, target->ident);
     rumor_slab_free (&self->target_slab, handle);
@@ -266,13 +297,14 @@ s_target_find (rumor_detector_t *self, const rumor_id_t *id)
 //  process starts a new Ack rhythm (its RTT is likely the same host's, so
 //  the RTT estimate stays).
 static void
-s_target_reset_phi (s_target_t *target)
+s_target_reset_phi (rumor_detector_t *self, s_target_t *target)
 {
-    if (!target->evidence)
+    if (target->evidence == RUMOR_SLAB_NONE)
         return;
-    target->evidence->last_ack_at = 0;
-    target->evidence->interval_count = 0;
-    target->evidence->interval_next = 0;
+    s_evidence_t *evidence = s_evidence_new (self, target);
+    evidence->last_ack_at = 0;
+    evidence->interval_count = 0;
+    evidence->interval_next = 0;
 }
 
 //  Put a target (by handle) at index of the round-robin order.
@@ -342,8 +374,9 @@ s_target_new (rumor_detector_t *self, int64_t now,
     target->ident = rumor_ident_get (self->idents, id, update->generation,
                                      update->name, update->endpoint);
     target->incarnation = update->incarnation;
-    target->state = (uint8_t) update->state;
     target->known_at = now;
+    target->evidence = RUMOR_SLAB_NONE;
+    s_set_state (self, target, update->state);
     rumor_id_table_insert (&self->targets, handle);
     s_order_insert (self, handle);
     if (self->next_probe_at < 0)
@@ -390,6 +423,13 @@ s_probe_new (rumor_detector_t *self, const rumor_id_t *target, int64_t now)
     probe->probe = self->next_probe++;
     probe->target = *target;
     probe->sent_at = now;
+    if (self->pending_size == self->pending_cap) {
+        self->pending_cap = self->pending_cap * 2 < self->cfg.pending_max
+                          ? self->pending_cap * 2: self->cfg.pending_max;
+        self->pending = (s_probe_t **) realloc (self->pending,
+                            self->pending_cap * sizeof (s_probe_t *));
+        assert (self->pending);
+    }
     self->pending [self->pending_size++] = probe;
     return probe;
 }
@@ -518,7 +558,7 @@ s_send_ping_req (rumor_detector_t *self, const rumor_id_t *helper,
 static void
 s_rtt_sample (rumor_detector_t *self, s_target_t *target, int64_t rtt)
 {
-    s_evidence_t *evidence = s_evidence_new (target);
+    s_evidence_t *evidence = s_evidence_new (self, target);
     double sample = (double) rtt;
     if (evidence->srtt < 0) {
         evidence->srtt = sample;
@@ -554,7 +594,7 @@ s_clamp (int64_t value, int64_t low, int64_t high)
 static int64_t
 s_probe_timeout (rumor_detector_t *self, const s_target_t *target)
 {
-    const s_evidence_t *evidence = target? s_evidence (target): &s_no_evidence;
+    const s_evidence_t *evidence = target? s_evidence (self, target): &s_no_evidence;
     if (evidence->srtt < 0)
         return self->cfg.probe_timeout_max_ms;
     double rto = ceil (evidence->srtt + 4 * evidence->rttvar);
@@ -604,7 +644,7 @@ s_awareness_add (rumor_detector_t *self, int delta)
 static void
 s_phi_heard (rumor_detector_t *self, s_target_t *target, int64_t now)
 {
-    s_evidence_t *evidence = s_evidence_new (target);
+    s_evidence_t *evidence = s_evidence_new (self, target);
     int64_t last = evidence->last_ack_at;
     evidence->last_ack_at = now;
     if (last <= 0 || now <= last)
@@ -635,7 +675,7 @@ s_phi_heard (rumor_detector_t *self, s_target_t *target, int64_t now)
 static double
 s_phi_of (rumor_detector_t *self, const s_target_t *target, int64_t now)
 {
-    const s_evidence_t *evidence = target? s_evidence (target): &s_no_evidence;
+    const s_evidence_t *evidence = target? s_evidence (self, target): &s_no_evidence;
     if (evidence->interval_count == 0)
         return 0;
     double sum = 0, sum2 = 0;
@@ -731,10 +771,10 @@ s_suspicion_start (rumor_detector_t *self, s_target_t *target,
     uint32_t expected = self->cfg.indirect_checks;
     if (members - 2 < expected)
         expected = 0;
-    assert (!s_suspicion (target));
+    assert (!s_suspicion (self, target));
     s_suspicion_t *suspicion = (s_suspicion_t *) zmalloc (sizeof (s_suspicion_t));
     assert (suspicion);
-    s_evidence_new (target)->suspicion = suspicion;
+    s_evidence_new (self, target)->suspicion = suspicion;
     suspicion->suspected_at = now;
     suspicion->min = min;
     suspicion->max = min * self->cfg.suspicion_max_mult;
@@ -759,7 +799,7 @@ static bool
 s_suspicion_confirm (rumor_detector_t *self, s_target_t *target,
                      const rumor_id_t *accuser)
 {
-    s_suspicion_t *suspicion = s_suspicion (target);
+    s_suspicion_t *suspicion = s_suspicion (self, target);
     if (s_accused_by (suspicion, accuser))
         return false;
     s_accuser_add (suspicion, accuser);
@@ -779,7 +819,7 @@ s_suspicion_confirm (rumor_detector_t *self, s_target_t *target,
 static void
 s_suspicion_cut (rumor_detector_t *self, s_target_t *target, int64_t now)
 {
-    s_suspicion_t *suspicion = s_suspicion (target);
+    s_suspicion_t *suspicion = s_suspicion (self, target);
     suspicion->cap = now + self->cfg.lost_suspicion_ms;
     if (suspicion->deadline > suspicion->cap)
         suspicion->deadline = suspicion->cap;
@@ -789,10 +829,11 @@ s_suspicion_cut (rumor_detector_t *self, s_target_t *target, int64_t now)
 static void
 s_suspicion_cancel (rumor_detector_t *self, s_target_t *target)
 {
-    if (!s_suspicion (target))
+    if (!s_suspicion (self, target))
         return;
-    free (target->evidence->suspicion);
-    target->evidence->suspicion = NULL;
+    s_evidence_t *evidence = s_evidence_new (self, target);
+    free (evidence->suspicion);
+    evidence->suspicion = NULL;
     for (size_t index = 0; index < self->suspects_size; index++)
         if (self->suspects [index] == target) {
             self->suspects [index] = self->suspects [--self->suspects_size];
@@ -840,8 +881,8 @@ s_emit_verdict (rumor_detector_t *self, const s_target_t *target,
                 Rumor__State state, int64_t now)
 {
     //  Both callers run a suspicion; without one there is no evidence
-    const s_suspicion_t *suspicion = s_suspicion (target);
-    const s_evidence_t *evidence = s_evidence (target);
+    const s_suspicion_t *suspicion = s_suspicion (self, target);
+    const s_evidence_t *evidence = s_evidence (self, target);
     const rumor_ident_t *who = s_who (self, target);
     uint32_t accusers = suspicion? suspicion->accuser_count: 0;
     ProtobufCBinaryData suspecters [RUMOR_DETECTOR_ACCUSERS_MAX];
@@ -905,7 +946,7 @@ s_pick_helpers (rumor_detector_t *self, const rumor_id_t *exclude,
     uint32_t picked = 0, seen = 0;
     for (size_t index = 0; index < self->order_size; index++) {
         s_target_t *candidate = s_target_at (self, self->order [index]);
-        if (candidate->state != RUMOR__STATE__STATE_ALIVE
+        if (s_state (self, candidate) != RUMOR__STATE__STATE_ALIVE
         ||  rumor_id_eq (s_target_id (self, candidate), exclude))
             continue;
         seen++;
@@ -947,7 +988,7 @@ static bool
 s_first_contact (rumor_detector_t *self, const s_target_t *target,
                  int64_t now)
 {
-    return s_evidence (target)->last_ack_at == 0
+    return s_evidence (self, target)->last_ack_at == 0
         && now - target->known_at < self->cfg.first_contact_grace_ms;
 }
 
@@ -981,13 +1022,13 @@ s_probe_fail (rumor_detector_t *self, s_probe_t *probe, int64_t now)
     bool helpers_sure = probe->helper_count > 0
                      && probe->nack_count == probe->helper_count;
     bool conclusive = probe->lost && helpers_sure;
-    if (!s_suspicion (target) && !helpers_sure
+    if (!s_suspicion (self, target) && !helpers_sure
     &&  s_first_contact (self, target, now)) {
         self->stats.first_contact_spared++;
         return;
     }
     bool accused = true;
-    if (!s_suspicion (target))
+    if (!s_suspicion (self, target))
         s_suspicion_start (self, target, &self->cfg.self, now);
     else
         accused = s_suspicion_confirm (self, target, &self->cfg.self);
@@ -1279,23 +1320,23 @@ s_member_live (rumor_detector_t *self, int64_t now,
         }
         bool refuted = update->state == RUMOR__STATE__STATE_ALIVE
                     && update->incarnation > target->incarnation;
-        if (s_suspicion (target) && (newer_generation || refuted)) {
+        if (s_suspicion (self, target) && (newer_generation || refuted)) {
             s_suspicion_cancel (self, target);
             self->stats.refuted++;
         }
         if (newer_generation) {
-            s_target_reset_phi (target);
+            s_target_reset_phi (self, target);
             target->known_at = now;
         }
         rumor_ident_set (self->idents, &target->ident, id, update->generation,
                          update->name, update->endpoint);
         target->incarnation = update->incarnation;
-        target->state = (uint8_t) update->state;
+        s_set_state (self, target, update->state);
     }
     if (update->state == RUMOR__STATE__STATE_SUSPECT) {
         rumor_id_t accuser;
         bool known = rumor_id_from_bin (&accuser, update->accuser) == 0;
-        if (!s_suspicion (target))
+        if (!s_suspicion (self, target))
             s_suspicion_start (self, target, known? &accuser: NULL, now);
         else
         if (known)
@@ -1363,7 +1404,7 @@ s_handle_confirm (rumor_detector_t *self, const Rumor__MemberUpdate *update,
 {
     s_target_t *target = s_target_find (self, id);
     rumor_id_t accuser;
-    if (!target || !s_suspicion (target)
+    if (!target || !s_suspicion (self, target)
     ||  update->generation != s_who (self, target)->generation
     ||  update->incarnation != target->incarnation
     ||  rumor_id_from_bin (&accuser, update->accuser) == -1) {
@@ -1407,8 +1448,10 @@ rumor_detector_new (const rumor_detector_cfg_t *cfg)
                               : rumor_ident_pool_new ();
     self->cfg.idents = NULL;        //  ours is self->idents
     rumor_slab_init (&self->target_slab, sizeof (s_target_t), 8);
+    rumor_slab_init (&self->evidence_slab, sizeof (s_evidence_t), 4);
     rumor_id_table_init (&self->targets, s_target_key, self);
-    self->pending = (s_probe_t **) calloc (cfg->pending_max, sizeof (s_probe_t *));
+    self->pending_cap = cfg->pending_max < 8? cfg->pending_max: 8;
+    self->pending = (s_probe_t **) calloc (self->pending_cap, sizeof (s_probe_t *));
     assert (self->pending);
     //  Random first probe number: a late Ack meant for a previous run of
     //  this node (same id) must not match a probe of this one
@@ -1432,6 +1475,7 @@ rumor_detector_destroy (rumor_detector_t **self_p)
         free (self->suspects);
         rumor_id_table_clear (&self->targets);
         rumor_slab_clear (&self->target_slab);
+        rumor_slab_clear (&self->evidence_slab);
         rumor_ident_pool_destroy (&self->idents);
         rumor_fx_destroy (&self->fx);
         free (self);
@@ -1505,7 +1549,7 @@ rumor_detector_on_tick (rumor_detector_t *self, int64_t now_ms)
     index = 0;
     while (index < self->suspects_size) {
         s_target_t *target = self->suspects [index];
-        if (now_ms >= s_suspicion (target)->deadline)
+        if (now_ms >= s_suspicion (self, target)->deadline)
             s_suspicion_expire (self, target, now_ms);  //  swaps it out
         else
             index++;
@@ -1557,7 +1601,7 @@ rumor_detector_next_deadline (rumor_detector_t *self)
             next = due;
     }
     for (size_t index = 0; index < self->suspects_size; index++) {
-        int64_t due = s_suspicion (self->suspects [index])->deadline;
+        int64_t due = s_suspicion (self, self->suspects [index])->deadline;
         if (next < 0 || due < next)
             next = due;
     }
@@ -1592,9 +1636,9 @@ rumor_detector_rtt (rumor_detector_t *self, const rumor_id_t *id)
     assert (self);
     assert (id);
     s_target_t *target = s_target_find (self, id);
-    if (!target || s_evidence (target)->srtt < 0)
+    if (!target || s_evidence (self, target)->srtt < 0)
         return -1;
-    return (int) lround (s_evidence (target)->srtt);
+    return (int) lround (s_evidence (self, target)->srtt);
 }
 
 int
@@ -1617,5 +1661,5 @@ rumor_detector_suspects (rumor_detector_t *self, const rumor_id_t *id)
     assert (self);
     assert (id);
     s_target_t *target = s_target_find (self, id);
-    return target && s_suspicion (target);
+    return target && s_suspicion (self, target);
 }
