@@ -6,8 +6,8 @@
 #
 #  1. Scaling: for each N of SIM_NODES, `rumor-sim --scenario update` with
 #     SIM_SEEDS_<N> seeds (fewer at large N: a run of 5,000 nodes takes
-#     about 13 minutes and 15 GB). SIM_LARGE=1 adds N = 5000 and 10000 to
-#     the default sizes (10,000 needs about 65 GB: skipped below that). One run gives both curves: its warm-up is the join
+#     about 7 minutes and 3.5 GB). SIM_LARGE=1 adds N = 5000 and 10000 to
+#     the default sizes (10,000 needs about 16 GB: skipped below that). One run gives both curves: its warm-up is the join
 #     scenario's trace up to its goal (rumor-sim prints a "warm-up join:"
 #     line with the join's figures; same seed, same trace as --scenario
 #     join), then the update is timed. Rounds = time to the goal / 200 ms.
@@ -48,9 +48,10 @@ malloc=${SIM_MALLOC:-/usr/lib/x86_64-linux-gnu/libmimalloc.so.2}
 preload=
 [ "$malloc" != none ] && [ -e "$malloc" ] && preload=$malloc
 #  Measured peak memory per (node, member) pair, nearly all in the cores'
-#  per-member records: 600 bytes at N = 5,000 with mimalloc, 770 at
-#  N = 1,000 with glibc malloc; with some room
-if [ -n "$preload" ]; then default_pair_bytes=660; else default_pair_bytes=850; fi
+#  per-member records: 144 bytes at N = 5,000 and 143 at 3,000 with
+#  mimalloc, 147 at 3,000 with glibc malloc (more at small N, where each
+#  node's fixed costs count: 200 at 1,000); with some room
+if [ -n "$preload" ]; then default_pair_bytes=170; else default_pair_bytes=175; fi
 pair_bytes=${SIM_PAIR_BYTES:-$default_pair_bytes}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sim_curves.XXXXXX") || exit 1
