@@ -6,6 +6,7 @@
     =========================================================================
 */
 
+#include <sys/prctl.h>
 #include "shell.h"
 
 //  --------------------------------------------------------------------------
@@ -591,6 +592,10 @@ static void
 s_shell_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe, (const s_args_t *) args);
+    //  Named for top -H, perf and gdb: "rm-membership", "rm-app", ...
+    char thread [16];
+    snprintf (thread, sizeof (thread), "rm-%s", self->vtable->name);
+    prctl (PR_SET_NAME, thread, 0, 0, 0);
     //  A first tick: cores arm their timers once they see the time
     int64_t now = zclock_time ();
     self->vtable->on_tick (self->core, now);

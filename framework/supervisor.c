@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include "supervisor.h"
 #include "beacon.h"
 #include "pollfd.h"
@@ -3136,6 +3137,7 @@ static void
 s_supervisor_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe, (const rumor_supervisor_cfg_t *) args);
+    prctl (PR_SET_NAME, "rm-supervisor", 0, 0, 0);  //  for top -H and perf
     zsock_signal (pipe, 0);
     while (!self->terminated) {
         void *which = zpoller_wait (self->poller,
