@@ -156,6 +156,15 @@ EOF
 start a --config "$TMP/a.conf" || exit 1
 start b --beacon off --seed "$EP_a" --tag role=worker || exit 1
 start c --beacon off --seed "$EP_a" || exit 1
+#  The node's threads carry their actor's name (top -H, perf, gdb)
+if [ -z "$WRAP" ]; then
+    THREADS=$(cat /proc/"$PID_a"/task/*/comm 2>/dev/null | sort | tr '\n' ' ')
+    case "$THREADS" in
+        *rm-anti_entropy*rm-app*rm-detector*rm-membership*rm-supervisor*)
+            pass "threads named: $THREADS" ;;
+        *) fail "thread names: $THREADS" ;;
+    esac
+fi
 wait_for 30 "a sees 3 alive" alive_count "$CTL_a" 3
 wait_for 30 "b sees 3 alive" alive_count "$CTL_b" 3
 wait_for 30 "c sees 3 alive" alive_count "$CTL_c" 3
@@ -213,6 +222,7 @@ listens () {
 }
 wait_for 10 "b's listener registered" listens 1 "$CTL_b"
 wait_for 10 "c's listener registered" listens 1 "$CTL_c"
+SAID_US=$(( $(date +%s%N) / 1000 ))
 expect 0 "say" ctl --control "$CTL_a" say news.today "it rains"
 expect 0 "whisper" ctl --control "$CTL_a" whisper "$TAG-b" news.dm psst
 wait "$LPID"; rc=$?
@@ -224,6 +234,12 @@ grep -q "DIRECT news.dm from $TAG-a: psst" "$TMP/listen_b.out" \
 wait "$LPID2"
 grep -q '"event":"HEARD".*"topic":"news.today","data":"it rains"' "$TMP/listen_c.out" \
     && pass "c heard the event (json)" || fail "c json: $(cat "$TMP/listen_c.out")"
+#  Event.at_us: when c's agent got it, on the wall clock, after the say
+AT_US=$(grep -o '"at_us":[0-9]*' "$TMP/listen_c.out" | head -1 | cut -d: -f2)
+NOW_US=$(( $(date +%s%N) / 1000 ))
+[ -n "$AT_US" ] && [ "$AT_US" -ge "$SAID_US" ] && [ "$AT_US" -le "$NOW_US" ] \
+    && pass "the event carries the agent's receipt time" \
+    || fail "at_us '$AT_US' not within [$SAID_US, $NOW_US]"
 expect 1 "whisper to an unknown member" ctl --control "$CTL_a" whisper nobody t x
 
 #  query: b and c answer with listen --respond

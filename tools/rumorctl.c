@@ -339,7 +339,7 @@ s_print_event (s_ctl_t *self, Rumorctl__Event *event)
         printf (",\"query_id\":%" PRId64 ",\"complete\":%s,\"evidence\":",
                 event->query_id, event->complete? "true": "false");
         s_json_text (event->evidence);
-        printf ("}\n");
+        printf (",\"at_us\":%" PRId64 "}\n", event->at_us);
     }
     else {
         const char *who = *event->name? event->name: event->member;

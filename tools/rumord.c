@@ -1418,6 +1418,16 @@ s_do_keyring (s_agent_t *self, zframe_t *client, uint64_t id,
 //  --------------------------------------------------------------------------
 //  Events from the node to clients
 
+//  The wall clock in microseconds since the Unix epoch: when the agent got
+//  an event (Event.at_us), comparable across the processes of one host
+static int64_t
+s_wall_us (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
 //  Logs member events at info, the rest at debug
 static void
 s_log_event (rumor_event_t *event)
@@ -1456,7 +1466,7 @@ s_listener_wants (s_listener_t *listener, rumor_event_t *event)
 //  Sends event to client as a stream Reply of request id
 static void
 s_event_send (s_agent_t *self, zframe_t *client, uint64_t id,
-              rumor_event_t *event)
+              rumor_event_t *event, int64_t at_us)
 {
     Rumorctl__Event message = RUMORCTL__EVENT__INIT;
     message.type = (Rumorctl__EventType) rumor_event_type (event);
@@ -1469,6 +1479,7 @@ s_event_send (s_agent_t *self, zframe_t *client, uint64_t id,
     message.query_id = rumor_event_query (event);
     message.complete = rumor_event_complete (event);
     message.evidence = (char *) rumor_event_evidence (event);
+    message.at_us = at_us;
     Rumorctl__Reply reply = RUMORCTL__REPLY__INIT;
     reply.id = id;
     reply.result_case = RUMORCTL__REPLY__RESULT_EVENT;
@@ -1481,7 +1492,7 @@ s_event_send (s_agent_t *self, zframe_t *client, uint64_t id,
 
 //  Routes a RESPONSE or QUERY_DONE to the client whose query it is
 static void
-s_route_response (s_agent_t *self, rumor_event_t *event)
+s_route_response (s_agent_t *self, rumor_event_t *event, int64_t at_us)
 {
     int64_t id = rumor_event_query (event);
     for (s_query_t *query = (s_query_t *) zlistx_first (self->queries);
@@ -1493,7 +1504,7 @@ s_route_response (s_agent_t *self, rumor_event_t *event)
         uint64_t request = query->id;
         if (rumor_event_type (event) == RUMOR_EVENT_QUERY_DONE)
             zlistx_delete (self->queries, handle);
-        s_event_send (self, client, request, event);
+        s_event_send (self, client, request, event, at_us);
         zframe_destroy (&client);
         return;
     }
@@ -1502,7 +1513,7 @@ s_route_response (s_agent_t *self, rumor_event_t *event)
 //  Fans event out to matching listeners (a copy of the list of targets
 //  first: a send may forget a gone client's listeners)
 static void
-s_route_listeners (s_agent_t *self, rumor_event_t *event)
+s_route_listeners (s_agent_t *self, rumor_event_t *event, int64_t at_us)
 {
     zlistx_t *targets = zlistx_new ();
     for (s_listener_t *listener = (s_listener_t *) zlistx_first (self->listeners);
@@ -1518,7 +1529,7 @@ s_route_listeners (s_agent_t *self, rumor_event_t *event)
     zlistx_set_destructor (targets, s_listener_destroy);
     for (s_listener_t *target = (s_listener_t *) zlistx_first (targets);
          target; target = (s_listener_t *) zlistx_next (targets))
-        s_event_send (self, target->client, target->id, event);
+        s_event_send (self, target->client, target->id, event, at_us);
     zlistx_destroy (&targets);
 }
 
@@ -1527,15 +1538,16 @@ static void
 s_handle_event (s_agent_t *self, rumor_event_t **event_p)
 {
     rumor_event_t *event = *event_p;
+    int64_t at_us = s_wall_us ();
     s_log_event (event);
     rumor_event_type_t type = rumor_event_type (event);
     if (type == RUMOR_EVENT_RESPONSE || type == RUMOR_EVENT_QUERY_DONE) {
         if (!s_keyring_event (self, event))
-            s_route_response (self, event);
+            s_route_response (self, event, at_us);
         rumor_event_destroy (event_p);
         return;
     }
-    s_route_listeners (self, event);
+    s_route_listeners (self, event, at_us);
     if (type == RUMOR_EVENT_QUERY) {
         //  Kept so that a client can Respond to it
         rumor_event_destroy (&self->inbox [self->inbox_next]);
