@@ -109,7 +109,10 @@ FIGURES = [
     ("key_ms", "key on all others (Serf: a tag)", "ms", "both"),
     ("key_log_ms", "key, Serf's tag read from its log", "ms", "serf",
      "key_ms"),
+    ("key_seen_ms", "key, rumor read by this client (its arrival, not the "
+     "node's stamp)", "ms", "rumor"),
     ("event_ms", "event heard by all others", "ms", "both"),
+    ("event_seen_ms", "event, rumor read by this client", "ms", "rumor"),
     ("crash_ms", "kill -9 until all report failed", "ms", "both"),
     ("crash_log_ms", "kill -9, Serf read from its log", "ms", "serf",
      "crash_ms"),
@@ -430,6 +433,10 @@ class View (object):
         self.times = {}             #  (kind, member) -> every time, in order
         self.keys = {}              #  (origin, key, value) -> first time
         self.heard = {}             #  (topic, payload) -> first time
+        #  rumor: the same, when this client read it (the times above are
+        #  the agent's own stamps, Event.at_us, as Serf's are its handlers')
+        self.keys_seen = {}
+        self.heard_seen = {}
         self.updates = {}           #  member -> times of its tag updates
 
     def mark (self, kind, member, t):
@@ -643,7 +650,8 @@ class RumorCluster (Cluster):
         self.sock_index = {}
 
     def now (self):
-        return time.monotonic_ns ()
+        #  The wall clock: the agents stamp events with it (Event.at_us)
+        return time.time_ns ()
 
     def start (self):
         beacon_port = random.randint (20000, 60000)
@@ -728,8 +736,12 @@ class RumorCluster (Cluster):
             return
         self.replies [i] [reply.id] = (t, reply)
 
-    def on_event (self, view, event, t):
+    def on_event (self, view, event, t_seen):
+        """An event of a node's stream: timed by the agent's stamp (when it
+        got it from its node), which this process's reading can trail by
+        milliseconds when 64 agents keep both cores busy."""
         pb = self.pb
+        t = event.at_us * 1000 if event.at_us else t_seen
         name = event.name
         if event.type in (pb.EVENT_JOINED, pb.EVENT_ALIVE):
             view.state [name] = "alive"
@@ -747,8 +759,10 @@ class RumorCluster (Cluster):
             self.on_verdict ("left", name)
         elif event.type == pb.EVENT_KEY_SET:
             view.keys.setdefault ((name, event.topic, event.data), t)
+            view.keys_seen.setdefault ((name, event.topic, event.data), t_seen)
         elif event.type == pb.EVENT_HEARD:
             view.heard.setdefault ((event.topic, event.data), t)
+            view.heard_seen.setdefault ((event.topic, event.data), t_seen)
 
     def check_complete (self, view, t, exact = True):
         if view.complete_at is None and view.alive_count () >= self.n:
@@ -785,10 +799,25 @@ class RumorCluster (Cluster):
         t0 = self.now ()
         self.call (setter, set = self.pb.Set (key = "bench.key",
                                                value = value))
-        return self.measure (
+        ms = self.measure (
             "key", others,
             lambda v: v.keys.get ((origin, "bench.key", value)),
             t0, PROPAGATE_DEADLINE)
+        self.seen ("key", others,
+                   lambda v: v.keys_seen.get ((origin, "bench.key", value)),
+                   t0)
+        return ms
+
+    def seen (self, figure, indexes, has, t0):
+        """The same figure from this client's reading times, kept as
+        FIGURE_seen_ms: what the stamps save from the client's lag."""
+        found = {}
+        for i in indexes:
+            t = has (self.views [i])
+            if t is not None:
+                found [i] = t
+        ms = self.spread_ms (found, indexes, t0, figure + " (read)")
+        self.extra.setdefault (figure + "_seen_ms", []).append (ms)
 
     def stats (self, i):
         reply = self.call (i, stats = self.pb.Stats ())
@@ -806,6 +835,8 @@ class RumorCluster (Cluster):
             "event", others,
             lambda v: v.heard.get (("bench.event", payload)),
             t0, PROPAGATE_DEADLINE)
+        self.seen ("event", others,
+                   lambda v: v.heard_seen.get (("bench.event", payload)), t0)
         #  Lazy IHave announcements go out in batches: let one pass
         self.pump (0.1)
         after = self.stats (sayer)
