@@ -1390,6 +1390,9 @@ s_handle_bcast (rumor_app_t *self, int64_t now, const Rumor__Envelope *env)
     if (!s_rate_take (self, now, &msg.origin))
         return s_drop (&self->stats.rate_limited);
     self->stats.received++;
+    self->stats.hops_total += msg.hops;
+    if (msg.hops > self->stats.hops_max)
+        self->stats.hops_max = msg.hops;
     if (sender)
         s_peer_link (self, sender);
     else

@@ -129,6 +129,9 @@ typedef struct {
     uint64_t said;                  //  events said here
     uint64_t asked;                 //  queries started here
     uint64_t received;              //  first receipts of Event/Query
+    uint64_t hops_total;            //  their hops summed: / received is
+                                    //  the mean depth in the tree
+    uint64_t hops_max;              //  the deepest first receipt
     uint64_t delivered;             //  "event"/"query" given to the program
     uint64_t duplicates;            //  Event/Query received again
     uint64_t eager_sent;            //  Event/Query copies pushed to peers

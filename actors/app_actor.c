@@ -16,6 +16,8 @@ static const rumor_shell_counter_t s_counters [] = {
     S_COUNTER (said),
     S_COUNTER (asked),
     S_COUNTER (received),
+    S_COUNTER (hops_total),
+    S_COUNTER (hops_max),
     S_COUNTER (delivered),
     S_COUNTER (duplicates),
     S_COUNTER (eager_sent),

@@ -1102,6 +1102,15 @@ test_duplicate_sends_prune (void **state)
     assert_int_equal (rumor_app_stats (app)->duplicates, 1);
     s_fxs_free (&fxs);
 
+    //  The tree depth counters see first receipts only
+    assert_int_equal (rumor_app_stats (app)->hops_total, 1);
+    assert_int_equal (rumor_app_stats (app)->hops_max, 1);
+    assert_int_equal (s_give_event (app, T0 + 2, 2, 9, 2, "t", 4), 0);
+    assert_int_equal (s_give_event (app, T0 + 2, 2, 9, 3, "t", 2), 0);
+    assert_int_equal (rumor_app_stats (app)->hops_total, 1 + 4 + 2);
+    assert_int_equal (rumor_app_stats (app)->hops_max, 4);
+    s_discard (app);
+
     //  Our own event coming back is a duplicate too
     rumor_app_say (app, T0 + 2, "t", "", 0);
     s_discard (app);
