@@ -132,6 +132,9 @@ FIGURES = [
      "rumor"),
     ("sender_frames", "frames the sayer sends for one event", "frames",
      "rumor"),
+    ("tree_hops_mean", "event hops to a node, mean (Plumtree tree depth)",
+     "hops", "rumor"),
+    ("tree_hops_max", "event hops to the farthest node", "hops", "rumor"),
     ("false_verdicts", "false verdicts (FAILED/LEFT of a healthy node)",
      "count", "both"),
     ("leave_failed", "nodes that reported the leaver failed (not left "
@@ -615,6 +618,8 @@ class Cluster (object):
                 senders.append (frames)
         if senders:
             r ["sender_frames"] = senders
+        if self.system == "rumor":
+            r.update (self.tree_depth ())
         n = self.n
         r ["crash_ms"] = self.detect ("crash", n - 1, signal.SIGKILL)
         r ["freeze_ms"] = self.detect ("freeze", n - 2, signal.SIGSTOP)
@@ -822,6 +827,19 @@ class RumorCluster (Cluster):
     def stats (self, i):
         reply = self.call (i, stats = self.pb.Stats ())
         return {c.name: c.value for c in reply.stats.counters}
+
+    def tree_depth (self):
+        """How deep the broadcast tree is, over every event so far: the
+        hops of each node's first copy (app.hops_total / app.received)."""
+        hops = received = deepest = 0
+        for i in self.live_indexes ():
+            counters = self.stats (i)
+            hops += counters.get ("app.hops_total", 0)
+            received += counters.get ("app.received", 0)
+            deepest = max (deepest, counters.get ("app.hops_max", 0))
+        if not received:
+            return {}
+        return {"tree_hops_mean": hops / received, "tree_hops_max": deepest}
 
     def event (self, k):
         sayer = k % max (1, self.n - 3)
@@ -1076,6 +1094,19 @@ class SerfCluster (Cluster):
             t0, PROPAGATE_DEADLINE,
             lambda v: next ((t for t in v.updates.get (origin, [])
                              if t >= t0), None))
+
+    def tree_depth (self):
+        """How deep the broadcast tree is, over every event so far: the
+        hops of each node's first copy (app.hops_total / app.received)."""
+        hops = received = deepest = 0
+        for i in self.live_indexes ():
+            counters = self.stats (i)
+            hops += counters.get ("app.hops_total", 0)
+            received += counters.get ("app.received", 0)
+            deepest = max (deepest, counters.get ("app.hops_max", 0))
+        if not received:
+            return {}
+        return {"tree_hops_mean": hops / received, "tree_hops_max": deepest}
 
     def event (self, k):
         sayer = k % max (1, self.n - 3)
