@@ -1095,19 +1095,6 @@ class SerfCluster (Cluster):
             lambda v: next ((t for t in v.updates.get (origin, [])
                              if t >= t0), None))
 
-    def tree_depth (self):
-        """How deep the broadcast tree is, over every event so far: the
-        hops of each node's first copy (app.hops_total / app.received)."""
-        hops = received = deepest = 0
-        for i in self.live_indexes ():
-            counters = self.stats (i)
-            hops += counters.get ("app.hops_total", 0)
-            received += counters.get ("app.received", 0)
-            deepest = max (deepest, counters.get ("app.hops_max", 0))
-        if not received:
-            return {}
-        return {"tree_hops_mean": hops / received, "tree_hops_max": deepest}
-
     def event (self, k):
         sayer = k % max (1, self.n - 3)
         name = "e-%s-%d" % (self.tag, k)
