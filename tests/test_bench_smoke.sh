@@ -86,6 +86,8 @@ ranges = {
     "join_ms": (0, 90000), "join_log_ms": (0, 91000),
     "key_ms": (0, 10000), "key_log_ms": (0, 11000),
     "event_ms": (0, 10000),
+    "key_seen_ms": (0, 10000), "event_seen_ms": (0, 10000),
+    "tree_hops_mean": (0.5, 64), "tree_hops_max": (0.5, 64),
     "crash_ms": (0, 60000), "crash_log_ms": (0, 61000),
     "freeze_ms": (0, 60000), "freeze_log_ms": (0, 61000),
     "leave_ms": (0, 20000), "leave_log_ms": (0, 21000),
@@ -118,6 +120,15 @@ for figure in data ["figures"]:
         if not low < s ["median"] < high:
             failures.append ("%s %s: %r not in (%g, %g)"
                              % (system, key, s ["median"], low, high))
+
+#  rumor's times are its agents' stamps; this client reads each event
+#  after its agent stamped it, so no stamped median is later than the read
+for stamped in ("key_ms", "event_ms"):
+    a = summary.get ("rumor", {}).get (stamped)
+    b = summary.get ("rumor", {}).get (stamped.replace ("_ms", "_seen_ms"))
+    if a and b and a ["count"] and b ["count"] and a ["median"] > b ["median"]:
+        failures.append ("rumor %s: stamped %r after read %r"
+                         % (stamped, a ["median"], b ["median"]))
 
 #  The table: a row per figure shown, and the ratio when both ran
 md = open (os.path.join (out, "results.md")).read ()
