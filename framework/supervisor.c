@@ -319,10 +319,40 @@ typedef struct {
     rumor_shared_t *shared;         //  the pointer it carries, or NULL
 } s_pending_t;
 
+//  What the loop waits on. Not a zpoller: zmq_poll asks every socket for
+//  its events twice per call and each ask is a poll system call when the
+//  socket has nothing, so an idle node made some 25 system calls per
+//  wakeup, 500 a second at N = 32, for 20 frames. Each socket's ZMQ_FD is
+//  in our epoll set instead and we ask a socket for its events only when
+//  it may have input (s_source_t.dirty): its handle fired, or we used the
+//  socket (a send may take the signal of a frame that arrived meanwhile),
+//  or its last read stopped at a burst.
+typedef enum {
+    S_SRC_PIPE = 0,                 //  the program's pipe
+    S_SRC_LINKS,                    //  the epoll set of every link
+    S_SRC_ROUTER,
+    S_SRC_MONITOR,                  //  the ROUTER's monitor
+    S_SRC_BEACON,
+    S_SRC_ACTOR,                    //  then one per actor
+    S_SOURCES = S_SRC_ACTOR + S_ACTORS
+} s_source_index_t;
+
+typedef struct {
+    void *handle;                   //  a socket or actor, or a rumor_pollfd_t
+    bool zmq;                       //  a socket: ask it (zsock_events)
+    bool dirty;                     //  may have input: look before we sleep
+    bool off;                       //  not read (backpressure): not waited on
+    bool unwatched;                 //  epoll refused it: looked at each ms
+} s_source_t;
+
 typedef struct {
     zsock_t *pipe;                  //  to the node (program thread)
     zsock_t *events;                //  PAIR to the program (borrowed)
-    zpoller_t *poller;              //  every socket we read
+    int loop_fd;                    //  epoll over every source's handle
+    s_source_t sources [S_SOURCES]; //  what the loop reads
+    uint64_t loop_turns;            //  turns of the loop (waits)
+    uint64_t loop_unwatched;        //  sources epoll refused (looked at
+                                    //  every ms instead)
     bool terminated;                //  $TERM received
     //  Configuration (copied)
     char *name;                     //  our node name
@@ -394,9 +424,6 @@ typedef struct {
     size_t links_full;              //  links whose pending is full
     rumor_pollfd_t *epoll;          //  an epoll set of every link's handles
     zlistx_t *checking;             //  links to read (s_link_touch)
-    bool app_off;                   //  the app actor is out of the poller
-    bool pipe_off;                  //  the program's pipe is out of it
-    bool router_off;                //  the ROUTER is out of it
 } self_t;
 
 
@@ -443,12 +470,113 @@ rumor_supervisor_actor_destroy (zactor_t **actor_p)
 
 
 //  --------------------------------------------------------------------------
+//  The loop's sources (see s_source_t)
+
+static int
+s_source_fd (const s_source_t *source)
+{
+    return source->zmq? zsock_fd (source->handle)
+                      : ((rumor_pollfd_t *) source->handle)->fd;
+}
+
+//  Put a source's handle in the set, or take it out. If epoll refuses
+//  (out of memory, max_user_watches) the source is looked at every
+//  millisecond instead: slower, never lost.
+static void
+s_source_watch (self_t *self, int index, bool add)
+{
+    s_source_t *source = &self->sources [index];
+    struct epoll_event event = { .events = EPOLLIN,
+                                 .data.u32 = (uint32_t) index };
+    int rc = epoll_ctl (self->loop_fd, add? EPOLL_CTL_ADD: EPOLL_CTL_DEL,
+                        s_source_fd (source), &event);
+    if (add) {
+        source->unwatched = rc != 0;
+        self->loop_unwatched += rc != 0;
+    }
+}
+
+//  Read a source from now on: a socket or actor (zmq), or a
+//  rumor_pollfd_t. A socket is looked at before the first wait; a plain
+//  handle is level-triggered and wakes us when it has something.
+static void
+s_source_add (self_t *self, int index, void *handle, bool zmq)
+{
+    s_source_t *source = &self->sources [index];
+    source->handle = handle;
+    source->zmq = zmq;
+    source->dirty = zmq;
+    source->off = false;
+    s_source_watch (self, index, true);
+}
+
+//  Stop or resume reading a source (backpressure): out of the set while
+//  off, or its handle would wake us again and again; looked at when back.
+static void
+s_source_switch (self_t *self, int index, bool off)
+{
+    s_source_t *source = &self->sources [index];
+    if (!source->unwatched)
+        s_source_watch (self, index, !off);
+    source->off = off;
+    if (!off)
+        source->dirty = true;
+}
+
+//  Does a source have input now? A socket is asked only while dirty, and
+//  is clean once it says no, until its handle fires or we use it. A plain
+//  handle has input while dirty; its reader cleans it.
+static bool
+s_source_has_input (self_t *self, int index)
+{
+    s_source_t *source = &self->sources [index];
+    if (!source->handle || source->off || !source->dirty)
+        return false;
+    if (!source->zmq || (zsock_events (source->handle) & ZMQ_POLLIN))
+        return true;
+    source->dirty = false;
+    return false;
+}
+
+//  We sent on a socket: its send may have taken the signal of a frame
+//  that arrived meanwhile, so look at it before we sleep.
+static void
+s_source_used (self_t *self, int index)
+{
+    self->sources [index].dirty = true;
+}
+
+//  Sleep until a source's handle fires or timeout_ms pass, and mark those
+//  that fired.
+static void
+s_wait (self_t *self, int timeout_ms)
+{
+    struct epoll_event events [S_SOURCES];
+    int ready = epoll_wait (self->loop_fd, events, S_SOURCES, timeout_ms);
+    self->loop_turns++;
+    for (int i = 0; i < ready; i++)
+        if (events [i].data.u32 < S_SOURCES)
+            self->sources [events [i].data.u32].dirty = true;
+    for (int index = 0; index < S_SOURCES; index++)
+        if (self->sources [index].unwatched)
+            self->sources [index].dirty = true;
+}
+
+//  Our end of an actor's pipe, which we are about to use
+static zsock_t *
+s_actor_sock (self_t *self, int index)
+{
+    s_source_used (self, S_SRC_ACTOR + index);
+    return zactor_sock (self->actors [index]);
+}
+
+
+//  --------------------------------------------------------------------------
 //  Links: one DEALER and its monitor
 
-//  Links are not in the poller: zmq_poll asks every socket item for its
-//  events (a system call each) and polls every handle on each wakeup, so
-//  a node's idle cost would grow with its peers. Their file handles are
-//  in one epoll set instead, which the poller watches as one handle; a
+//  Links are not in the loop's sources: a node's idle cost would grow with
+//  its peers. Their file handles are in an epoll set of their own, one
+//  source of the loop (S_SRC_LINKS); a
 //  ready handle puts its link on the "checking" list, read before we
 //  sleep. A handle signals only a change, though: a link is read until it
 //  holds nothing (s_link_read), and is read again after we used its
@@ -953,7 +1081,7 @@ s_actor_post (self_t *self, int index, zmsg_t *msg, rumor_shared_t *shared,
 {
     zlistx_t *backlog = self->backlogs [index];
     if (zlistx_size (backlog) == 0) {
-        if (rumor_shell_try_send (&msg, zactor_sock (self->actors [index])) == 0)
+        if (rumor_shell_try_send (&msg, s_actor_sock (self, index)) == 0)
             return;                 //  the actor holds shared now
         if (!msg) {                 //  lost on the way: not the actor's
             self->stats.dropped_control++;
@@ -985,7 +1113,7 @@ s_actor_drain (self_t *self, int index)
     s_pending_t *pending;
     while ((pending = (s_pending_t *) zlistx_first (backlog))) {
         int rc = rumor_shell_try_send (&pending->msg,
-                                       zactor_sock (self->actors [index]));
+                                       s_actor_sock (self, index));
         if (rc && pending->msg)
             break;                  //  still full
         if (rc == 0)
@@ -1022,7 +1150,7 @@ s_actor_share (self_t *self, int index, const char *kind,
                rumor_shared_t *shared)
 {
     zframe_t *frame = rumor_shell_shared_frame (kind, shared);
-    zsock_t *actor = zactor_sock (self->actors [index]);
+    zsock_t *actor = s_actor_sock (self, index);
     if (zlistx_size (self->backlogs [index]) == 0
     &&  zframe_send (&frame, actor, ZFRAME_DONTWAIT) == 0)
         return;                     //  the actor holds shared now
@@ -1741,6 +1869,7 @@ static void
 s_send_router (self_t *self, const rumor_id_t *to, zframe_t **frame_p)
 {
     void *router = zsock_resolve (self->router);
+    s_source_used (self, S_SRC_ROUTER);
     size_t size = zframe_size (*frame_p);
     char hex [RUMOR_ID_HEX];
     zframe_t *route = (zframe_t *) zhashx_lookup (self->routes,
@@ -2167,6 +2296,7 @@ s_handle_beacon (self_t *self, int64_t now)
 static void
 s_reply_forward (self_t *self, zmsg_t **msg_p)
 {
+    s_source_used (self, S_SRC_PIPE);
     if (rumor_shell_try_send (msg_p, self->pipe)) {
         self->stats.replies_dropped++;
         zmsg_destroy (msg_p);
@@ -2195,7 +2325,7 @@ s_handle_actor_msg (self_t *self, int index, zframe_t **first_p, int64_t now)
     assert (msg);
     zframe_t *first = *first_p;
     zmsg_append (msg, first_p);
-    zsock_t *actor = zactor_sock (self->actors [index]);
+    zsock_t *actor = s_actor_sock (self, index);
     while (zsock_rcvmore (actor)) {
         zframe_t *frame = zframe_recv (actor);
         if (frame)
@@ -2214,7 +2344,7 @@ s_handle_actor_msg (self_t *self, int index, zframe_t **first_p, int64_t now)
 static void
 s_handle_actor (self_t *self, int index, int64_t now)
 {
-    zsock_t *actor = zactor_sock (self->actors [index]);
+    zsock_t *actor = s_actor_sock (self, index);
     zframe_t *frame = zframe_recv (actor);
     if (!frame)
         return;
@@ -2371,7 +2501,9 @@ s_beacon_start (self_t *self, int port)
     }
     self->beacon_pollable = rumor_discovery_pollable (self->beacon);
     if (self->beacon_pollable)
-        zpoller_add (self->poller, self->beacon_pollable);
+        s_source_add (self, S_SRC_BEACON, self->beacon_pollable,
+                      zsock_is (self->beacon_pollable)
+                      || zactor_is (self->beacon_pollable));
     return 0;
 }
 
@@ -2417,7 +2549,7 @@ s_actors_start (self_t *self)
                         s_actor_names [index]);
             return -1;
         }
-        zpoller_add (self->poller, self->actors [index]);
+        s_source_add (self, S_SRC_ACTOR + index, self->actors [index], true);
     }
     return 0;
 }
@@ -2473,8 +2605,8 @@ s_start (self_t *self, int64_t now)
         zmsg_addstr (hear, S_KEYS_TOPIC);
         s_actor_post (self, S_APP, hear, NULL, false);
     }
-    zpoller_add (self->poller, self->router);
-    zpoller_add (self->poller, self->router_monitor);
+    s_source_add (self, S_SRC_ROUTER, self->router, true);
+    s_source_add (self, S_SRC_MONITOR, self->router_monitor, true);
     self->started = true;
     for (s_seed_t *seed = (s_seed_t *) zlistx_first (self->seeds); seed;
          seed = (s_seed_t *) zlistx_next (self->seeds)) {
@@ -2525,6 +2657,10 @@ s_stats_reply (self_t *self, zmsg_t *reply)
                              zlistx_size (self->links));
     rumor_shell_add_counter (reply, "supervisor", "incarnation",
                              self->incarnation);
+    rumor_shell_add_counter (reply, "supervisor", "loop_turns",
+                             self->loop_turns);
+    rumor_shell_add_counter (reply, "supervisor", "loop_unwatched",
+                             self->loop_unwatched);
     rumor_shell_add_counters (reply, "codec", &self->codec, s_codec_counters,
                               sizeof (s_codec_counters)
                               / sizeof (s_codec_counters [0]));
@@ -2825,7 +2961,7 @@ s_handle_post (self_t *self, zframe_t **frame_p)
         zframe_destroy (frame_p);
         return;
     }
-    zsock_t *actor = zactor_sock (self->actors [index]);
+    zsock_t *actor = s_actor_sock (self, index);
     if (zlistx_size (self->backlogs [index]) == 0
     &&  zframe_send (frame_p, actor, ZFRAME_DONTWAIT) == 0)
         return;
@@ -2881,13 +3017,12 @@ s_self_new (zsock_t *pipe, const rumor_supervisor_cfg_t *cfg)
     assert (self);
     self->pipe = pipe;
     self->events = cfg->events;
-    self->poller = zpoller_new (pipe, NULL);
-    assert (self->poller);
-    zpoller_set_nonstop (self->poller, true);
+    self->loop_fd = epoll_create1 (EPOLL_CLOEXEC);
     self->epoll = rumor_pollfd_new (epoll_create1 (EPOLL_CLOEXEC));
     //  Fails only out of memory or file handles, like czmq's own sockets
-    assert (self->epoll && self->epoll->fd >= 0);
-    zpoller_add (self->poller, self->epoll);
+    assert (self->loop_fd >= 0 && self->epoll && self->epoll->fd >= 0);
+    s_source_add (self, S_SRC_PIPE, pipe, true);
+    s_source_add (self, S_SRC_LINKS, self->epoll, false);
     zsock_set_sndtimeo (pipe, 0);
     self->name = strdup (cfg->name);
     self->id = cfg->id;
@@ -2967,7 +3102,7 @@ s_self_destroy (self_t **self_p)
     zhashx_destroy (&self->backoff);
     free (self->bound);
     free (self->why);
-    zpoller_destroy (&self->poller);
+    close (self->loop_fd);
     rumor_pollfd_destroy (&self->epoll);
     free (self->name);
     free (self->cluster);
@@ -3026,11 +3161,30 @@ s_timers (self_t *self, int64_t now)
 }
 
 //  Poll timeout: the earliest timer, 1 ms while a backlog waits.
+//  0 if a source may have input, 1 if one is unwatched, else -1. Before
+//  START only the program's pipe is read.
+static int
+s_sources_timeout (self_t *self)
+{
+    int timeout = -1;
+    for (int index = 0; index < S_SOURCES; index++) {
+        const s_source_t *source = &self->sources [index];
+        if (!source->handle || source->off
+        ||  (!self->started && index != S_SRC_PIPE))
+            continue;
+        if (source->dirty)
+            return 0;
+        if (source->unwatched)
+            timeout = 1;
+    }
+    return timeout;
+}
+
 static int
 s_timeout (self_t *self, int64_t now)
 {
     if (!self->started)
-        return -1;
+        return s_sources_timeout (self);
     int64_t next = self->next_reap_at;
     int64_t beacon = self->beacon?
                      rumor_discovery_next_deadline (self->beacon): -1;
@@ -3050,6 +3204,9 @@ s_timeout (self_t *self, int64_t now)
         next = now + 1;
     if (zlistx_size (self->checking))
         next = now;                 //  links to read
+    int sources = s_sources_timeout (self);
+    if (sources >= 0 && next > now + sources)
+        next = now + sources;
     return next <= now? 0: (int) (next - now);
 }
 
@@ -3072,21 +3229,16 @@ s_router_paused (self_t *self)
     return s_pipe_paused (self) && self->links_full == 0;
 }
 
-//  Take a socket out of the poller while we do not read it (else the
-//  poll would return at once, again and again), and back in after.
+//  Stop waiting on a source while we do not read it (else the wait would
+//  return at once, again and again), and resume after.
 static void
-s_poll_switch (self_t *self, void *socket, bool off, bool *is_off,
-               uint64_t *paused)
+s_poll_switch (self_t *self, int index, bool off, uint64_t *paused)
 {
-    if (off == *is_off)
+    if (off == self->sources [index].off)
         return;
-    if (off) {
-        zpoller_remove (self->poller, socket);
+    s_source_switch (self, index, off);
+    if (off)
         (*paused)++;
-    }
-    else
-        zpoller_add (self->poller, socket);
-    *is_off = off;
 }
 
 //  Backpressure, from the wire up to the program: a full link stops us
@@ -3095,42 +3247,48 @@ s_poll_switch (self_t *self, void *socket, bool off, bool *is_off,
 static void
 s_flow (self_t *self)
 {
-    s_poll_switch (self, self->pipe, s_pipe_paused (self), &self->pipe_off,
+    s_poll_switch (self, S_SRC_PIPE, s_pipe_paused (self),
                    &self->stats.pipe_paused);
     if (self->router)
-        s_poll_switch (self, self->router, s_router_paused (self),
-                       &self->router_off, &self->stats.router_paused);
+        s_poll_switch (self, S_SRC_ROUTER, s_router_paused (self),
+                       &self->stats.router_paused);
     if (self->actors [S_APP])
-        s_poll_switch (self, self->actors [S_APP], self->links_full > 0,
-                       &self->app_off, &self->stats.app_paused);
+        s_poll_switch (self, S_SRC_ACTOR + S_APP, self->links_full > 0,
+                       &self->stats.app_paused);
 }
 
-//  Read a burst from every readable source, so none starves another.
+//  Read a burst from every source that has input, so none starves
+//  another.
 static void
-s_sweep (self_t *self, void *which, int64_t now)
+s_sweep (self_t *self, int64_t now)
 {
-    for (int i = 0; i < S_BURST && (zsock_events (self->pipe) & ZMQ_POLLIN)
-                    && !self->terminated && !s_pipe_paused (self); i++)
+    for (int i = 0; i < S_BURST && !self->terminated && !s_pipe_paused (self)
+                    && s_source_has_input (self, S_SRC_PIPE); i++)
         s_handle_pipe (self, now);
     if (self->terminated || !self->started)
         return;
     for (int i = 0; i < S_BURST && !s_router_paused (self)
-         && (zsock_events (self->router) & ZMQ_POLLIN); i++)
+         && s_source_has_input (self, S_SRC_ROUTER); i++)
         s_handle_router (self);
     for (int i = 0; i < S_BURST
-         && (zsock_events (self->router_monitor) & ZMQ_POLLIN); i++)
+         && s_source_has_input (self, S_SRC_MONITOR); i++)
         s_handle_router_monitor (self);
-    for (int index = 0; index < S_ACTORS; index++) {
-        zsock_t *actor = zactor_sock (self->actors [index]);
-        for (int i = 0; i < S_BURST && (zsock_events (actor) & ZMQ_POLLIN)
-             && (index != S_APP || !self->links_full); i++)
+    for (int index = 0; index < S_ACTORS; index++)
+        for (int i = 0; i < S_BURST && (index != S_APP || !self->links_full)
+             && s_source_has_input (self, S_SRC_ACTOR + index); i++)
             s_handle_actor (self, index, now);
-    }
-    if (which && which == self->beacon_pollable)
+    //  Plain handles are level-triggered: one read each, and they fire
+    //  again while they hold more
+    s_source_t *beacon = &self->sources [S_SRC_BEACON];
+    for (int i = 0; i < S_BURST && s_source_has_input (self, S_SRC_BEACON);
+         i++) {
+        beacon->dirty = beacon->zmq;
         s_handle_beacon (self, now);
-    else
-    if (which && which == self->epoll)
+    }
+    if (s_source_has_input (self, S_SRC_LINKS)) {
+        self->sources [S_SRC_LINKS].dirty = false;
         s_links_ready (self, now);
+    }
 }
 
 static void
@@ -3140,10 +3298,9 @@ s_supervisor_actor (zsock_t *pipe, void *args)
     prctl (PR_SET_NAME, "rm-supervisor", 0, 0, 0);  //  for top -H and perf
     zsock_signal (pipe, 0);
     while (!self->terminated) {
-        void *which = zpoller_wait (self->poller,
-                                    s_timeout (self, zclock_time ()));
+        s_wait (self, s_timeout (self, zclock_time ()));
         int64_t now = zclock_time ();
-        s_sweep (self, which, now);
+        s_sweep (self, now);
         if (self->terminated)
             break;
         for (int index = 0; index < S_ACTORS && self->started; index++)

@@ -170,6 +170,14 @@ wait_for 30 "b sees 3 alive" alive_count "$CTL_b" 3
 wait_for 30 "c sees 3 alive" alive_count "$CTL_c" 3
 grep -q "member JOINED $TAG-b" "$TMP/a.log" && pass "a logged b JOINED" \
     || fail "a did not log b JOINED: $(cat "$TMP/a.log")"
+#  The supervisor's loop wakes for work, not in a spin: its turns are
+#  counted from here to the stats below (seconds of queries and events)
+loop_turns () {
+    ctl --control "$1" stats 2>/dev/null \
+        | awk '$1 == "supervisor.loop_turns" { print $2 }'
+}
+TURNS_FROM=$(loop_turns "$CTL_a")
+TURNS_SINCE=$(date +%s%N)
 
 expect 1 "port in use" "$RUMORD" --name "$TAG-x" --cluster "$TAG" \
     --beacon off --bind 127.0.0.1 --port "${EP_a##*:}" --control "ipc://$TMP/x.ctl"
@@ -269,6 +277,14 @@ wait "$RPID_c"
 
 expect 0 "stats" ctl --control "$CTL_a" stats
 out_has "^control.requests [0-9]" "stats has agent counters"
+TURNS_TO=$(awk '$1 == "supervisor.loop_turns" { print $2 }' "$TMP/out")
+TURNS_MS=$(( ($(date +%s%N) - TURNS_SINCE) / 1000000 + 1 ))
+if [ -n "$TURNS_FROM" ] && [ -n "$TURNS_TO" ] \
+   && [ $(( (TURNS_TO - TURNS_FROM) * 1000 / TURNS_MS )) -lt 2000 ]; then
+    pass "the supervisor's loop does not spin ($((TURNS_TO - TURNS_FROM)) turns in $TURNS_MS ms)"
+else
+    fail "supervisor loop turns: from '$TURNS_FROM' to '$TURNS_TO' in $TURNS_MS ms"
+fi
 expect 0 "stats --json" ctl --control "$CTL_a" --json stats
 out_has '"control.requests":' "stats --json"
 expect 0 "why" ctl --control "$CTL_a" why
