@@ -576,9 +576,8 @@ s_actor_sock (self_t *self, int index)
 
 //  Links are not in the loop's sources: a node's idle cost would grow with
 //  its peers. Their file handles are in an epoll set of their own, one
-//  source of the loop (S_SRC_LINKS); a
-//  ready handle puts its link on the "checking" list, read before we
-//  sleep. A handle signals only a change, though: a link is read until it
+//  source of the loop (S_SRC_LINKS); a ready handle puts its link on the
+//  "checking" list, read before we sleep. A handle signals only a change, though: a link is read until it
 //  holds nothing (s_link_read), and is read again after we used its
 //  DEALER, whose send or events query may have taken the signal of a
 //  frame that arrived meanwhile.
@@ -3160,7 +3159,6 @@ s_timers (self_t *self, int64_t now)
     }
 }
 
-//  Poll timeout: the earliest timer, 1 ms while a backlog waits.
 //  0 if a source may have input, 1 if one is unwatched, else -1. Before
 //  START only the program's pipe is read.
 static int
@@ -3180,6 +3178,8 @@ s_sources_timeout (self_t *self)
     return timeout;
 }
 
+//  Wait timeout: the earliest timer, 1 ms while a backlog waits, 0 while a
+//  source may have input.
 static int
 s_timeout (self_t *self, int64_t now)
 {
