@@ -506,6 +506,15 @@ s_send_ping (rumor_detector_t *self, const s_probe_t *probe,
 }
 
 static void
+s_send_ack_body (rumor_detector_t *self, const rumor_id_t *to, Rumor__Ack *ack)
+{
+    Rumor__Envelope body = RUMOR__ENVELOPE__INIT;
+    body.body_case = RUMOR__ENVELOPE__BODY_ACK;
+    body.ack = ack;
+    s_send (self, to, s_endpoint_of (self, to), &body);
+}
+
+static void
 s_send_ack (rumor_detector_t *self, const rumor_id_t *to, uint64_t probe,
             uint64_t echo, const rumor_id_t *target)
 {
@@ -513,10 +522,7 @@ s_send_ack (rumor_detector_t *self, const rumor_id_t *to, uint64_t probe,
     ack.probe = probe;
     ack.echo = echo;
     ack.target = rumor_id_bin (target);
-    Rumor__Envelope body = RUMOR__ENVELOPE__INIT;
-    body.body_case = RUMOR__ENVELOPE__BODY_ACK;
-    body.ack = &ack;
-    s_send (self, to, s_endpoint_of (self, to), &body);
+    s_send_ack_body (self, to, &ack);
 }
 
 static void
@@ -1108,15 +1114,30 @@ s_probe_tick (rumor_detector_t *self, size_t index, int64_t now)
 
 //  Ping: answer if it is meant for us (or for whoever is at this address).
 //  The echo is the sender's own clock, so any value is fine to echo.
+bool
+rumor_detector_ack_of (const rumor_id_t *self, const Rumor__Ping *ping,
+                       Rumor__Ack *ack)
+{
+    assert (self && ping && ack);
+    if (ping->target.len && !rumor_id_eq_bin (self, ping->target))
+        return false;
+    rumor__ack__init (ack);
+    ack->probe = ping->probe;
+    ack->echo = ping->sent_at;
+    ack->target = rumor_id_bin (self);
+    return true;
+}
+
 static int
 s_handle_ping (rumor_detector_t *self, const rumor_id_t *sender,
                const Rumor__Ping *ping)
 {
-    if (ping->target.len && !rumor_id_eq_bin (&self->cfg.self, ping->target)) {
+    Rumor__Ack ack;
+    if (!rumor_detector_ack_of (&self->cfg.self, ping, &ack)) {
         self->stats.ping_wrong_target++;    //  stale address: not us now
         return -1;
     }
-    s_send_ack (self, sender, ping->probe, ping->sent_at, &self->cfg.self);
+    s_send_ack_body (self, sender, &ack);
     self->stats.acks_sent++;
     return 0;
 }

@@ -213,6 +213,16 @@ void rumor_detector_destroy (rumor_detector_t **self_p);
 int rumor_detector_on_message (rumor_detector_t *self, int64_t now_ms,
                                const Rumor__Envelope *env);
 
+//  The answer to a Ping, as rumor_detector_on_message gives it: an Ack
+//  from self that echoes the probe number and the sender's clock. False,
+//  with ack untouched, if the Ping names another member as its target (it
+//  was sent to a stale address). Pure and stateless, so that a node can
+//  answer Pings where they arrive instead of in the detector's thread: a
+//  Ping is answered by two thread hops fewer, and an Ack never waits for
+//  a busy detector. ack->target borrows self.
+bool rumor_detector_ack_of (const rumor_id_t *self, const Rumor__Ping *ping,
+                            Rumor__Ack *ack);
+
 //  Input: an event from the membership core: kind "member" or "confirm",
 //  detail a Rumor__MemberUpdate. Returns 0 if accepted, -1 if refused
 //  (counted). Events about ourselves are accepted but never targets.

@@ -20,6 +20,7 @@
 #include "effects.h"
 #include "shell.h"
 #include "actors.h"
+#include "detector.h"
 #include "secret.h"
 #include "zap.h"
 #include <sodium.h>
@@ -194,6 +195,9 @@ typedef struct {
                                     //  app actor lagged on its own
     uint64_t posts_refused;         //  no-reply commands refused (not
                                     //  started, unknown actor)
+    uint64_t pings_answered;        //  Pings answered here (s_answer_ping)
+    uint64_t ping_wrong_target;     //  Pings meant for another member (a
+                                    //  stale address), not answered
 } s_stats_t;
 
 //  Counters of security ("security.<name>"), kept with or without a secret
@@ -243,6 +247,7 @@ static const rumor_shell_counter_t s_counters [] = {
     S_COUNTER (seed_joins), S_COUNTER (router_accepted),
     S_COUNTER (router_disconnects), S_COUNTER (router_handshake_failed),
     S_COUNTER (app_queued), S_COUNTER (app_dropped), S_COUNTER (app_paused),
+    S_COUNTER (pings_answered), S_COUNTER (ping_wrong_target),
     S_COUNTER (pipe_paused), S_COUNTER (router_paused),
     S_COUNTER (posts_refused)
 };
@@ -1977,8 +1982,44 @@ s_route_learn (self_t *self, const Rumor__Envelope *env, zframe_t *routing)
     zhashx_update (self->routes, hex, zframe_dup (routing));
 }
 
+static void s_handle_send (self_t *self, const rumor_fx_view_t *view,
+                           int64_t now, bool app);
+
+//  Answer a Ping in this thread, as the detector's core would
+//  (rumor_detector_ack_of): its thread is not woken twice for every Ping
+//  that reaches us, and a busy detector never delays an Ack into a false
+//  suspicion. The Ack goes where the detector's would: by the sender's
+//  id, through its link, or back through the ROUTER.
 static void
-s_handle_frame (self_t *self, zframe_t *frame, zframe_t *routing)
+s_answer_ping (self_t *self, const Rumor__Envelope *env, int64_t now)
+{
+    rumor_id_t sender;
+    Rumor__Ack ack;
+    if (rumor_id_from_bin (&sender, env->sender)
+    ||  !rumor_detector_ack_of (&self->id, env->ping, &ack)) {
+        self->stats.ping_wrong_target++;
+        return;
+    }
+    Rumor__Envelope body = RUMOR__ENVELOPE__INIT;
+    body.body_case = RUMOR__ENVELOPE__BODY_ACK;
+    body.ack = &ack;
+    //  Three varints and an id: well under 64 bytes
+    uint8_t packed [64];
+    if (rumor__envelope__get_packed_size (&body) > sizeof (packed)) {
+        self->stats.seal_failed++;
+        return;
+    }
+    rumor_fx_view_t view = {
+        .is_send = true, .to = sender, .endpoint = "", .body = packed,
+        .body_size = rumor__envelope__pack (&body, packed)
+    };
+    s_handle_send (self, &view, now, false);
+    self->stats.pings_answered++;
+}
+
+static void
+s_handle_frame (self_t *self, zframe_t *frame, zframe_t *routing,
+                int64_t now)
 {
     self->stats.frames_in++;
     self->stats.bytes_in += zframe_size (frame);
@@ -1991,6 +2032,10 @@ s_handle_frame (self_t *self, zframe_t *frame, zframe_t *routing)
     int owner = s_owner_actor (rumor_codec_owner (env));
     bool to_membership = owner == S_MEMBERSHIP || env->n_piggyback > 0;
     bool to_owner = owner >= 0 && owner != S_MEMBERSHIP;
+    if (env->body_case == RUMOR__ENVELOPE__BODY_PING) {
+        s_answer_ping (self, env, now);
+        to_owner = false;           //  nothing in it for the detector
+    }
     if (!to_membership && !to_owner) {
         rumor_codec_free (&env);    //  the codec refuses these already
         return;
@@ -2015,13 +2060,13 @@ s_discard_rest (zsock_t *socket)
 
 //  ROUTER: routing id | frame. Anything else is counted and dropped.
 static void
-s_handle_router (self_t *self)
+s_handle_router (self_t *self, int64_t now)
 {
     zframe_t *routing = zframe_recv (self->router);
     zframe_t *frame = routing && zframe_more (routing)
                     ? zframe_recv (self->router): NULL;
     if (frame && !zframe_more (frame))
-        s_handle_frame (self, frame, routing);
+        s_handle_frame (self, frame, routing, now);
     else
     if (routing) {
         self->stats.frames_in++;
@@ -2035,11 +2080,11 @@ s_handle_router (self_t *self)
 //  A DEALER got a frame back through a peer's ROUTER (an Ack to us while
 //  that peer did not know our endpoint yet).
 static void
-s_handle_dealer (self_t *self, s_link_t *link)
+s_handle_dealer (self_t *self, s_link_t *link, int64_t now)
 {
     zframe_t *frame = zframe_recv (link->dealer);
     if (frame && !zframe_more (frame))
-        s_handle_frame (self, frame, NULL);
+        s_handle_frame (self, frame, NULL, now);
     else
     if (frame) {
         self->stats.frames_in++;
@@ -2192,7 +2237,7 @@ s_link_read (self_t *self, s_link_t *link, int64_t now)
     int count = 0;
     while (link->dealer && count < S_BURST
        && (zsock_events (link->dealer) & ZMQ_POLLIN)) {
-        s_handle_dealer (self, link);
+        s_handle_dealer (self, link, now);
         count++;
     }
     bool more = count == S_BURST;
@@ -3269,7 +3314,7 @@ s_sweep (self_t *self, int64_t now)
         return;
     for (int i = 0; i < S_BURST && !s_router_paused (self)
          && s_source_has_input (self, S_SRC_ROUTER); i++)
-        s_handle_router (self);
+        s_handle_router (self, now);
     for (int i = 0; i < S_BURST
          && s_source_has_input (self, S_SRC_MONITOR); i++)
         s_handle_router_monitor (self);

@@ -337,8 +337,8 @@ for i in 1 2 3 4; do
     [ "$after" -eq 0 ] \
         || fail "n$i reported the rejoined n6 SUSPECT/FAILED $after time(s)"
 done
-n6_wrong=$(ctl 6 stats 2>/dev/null | awk '$1 == "detector.ping_wrong_target" {print $2}')
-log "restarted n6 got ${n6_wrong:-?} Pings meant for another member (detector.ping_wrong_target)"
+n6_wrong=$(ctl 6 stats 2>/dev/null | awk '$1 == "supervisor.ping_wrong_target" {print $2}')
+log "restarted n6 got ${n6_wrong:-?} Pings meant for another member (supervisor.ping_wrong_target)"
 
 #  --------------------------------------------------------------------------
 #  4. SIGTERM n5: reported left, never failed, exits 0

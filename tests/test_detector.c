@@ -630,6 +630,32 @@ test_ping_answered_with_ack (void **state)
     rumor_detector_destroy (&d);
 }
 
+//  The pure answer the node's supervisor gives in place of the core: the
+//  same Ack as on_message sends, and nothing for a Ping meant for another
+static void
+test_ack_of_matches_the_cores_answer (void **state)
+{
+    (void) state;
+    rumor_id_t self = s_id (SELF), other = s_id (5);
+    Rumor__Ping ping = RUMOR__PING__INIT;
+    ping.probe = 77;
+    ping.sent_at = 123456;
+    ping.target = rumor_id_bin (&self);
+    Rumor__Ack ack;
+    assert_true (rumor_detector_ack_of (&self, &ping, &ack));
+    assert_true (ack.probe == 77 && ack.echo == 123456);
+    assert_true (rumor_id_eq_bin (&self, ack.target));
+    //  By address (no target): whoever is there answers
+    ping.target.len = 0;
+    ping.target.data = NULL;
+    assert_true (rumor_detector_ack_of (&self, &ping, &ack));
+    //  Stale address: refused, ack left as it was
+    ping.target = rumor_id_bin (&other);
+    ack.probe = 999;
+    assert_false (rumor_detector_ack_of (&self, &ping, &ack));
+    assert_true (ack.probe == 999);
+}
+
 static void
 test_ping_for_another_id_ignored_and_counted (void **state)
 {
@@ -1767,6 +1793,7 @@ main (void)
         cmocka_unit_test (test_removed_member_leaves_pass_intact),
         cmocka_unit_test (test_removal_after_full_pass_keeps_order),
         cmocka_unit_test (test_ping_answered_with_ack),
+        cmocka_unit_test (test_ack_of_matches_the_cores_answer),
         cmocka_unit_test (test_ping_for_another_id_ignored_and_counted),
         cmocka_unit_test (test_probe_timeout_adapts_to_rtt),
         cmocka_unit_test (test_suspect_after_missed_ack),

@@ -24,6 +24,7 @@
 #include "rumor.h"
 #include "supervisor.h"
 #include "codec.h"
+#include "id.h"
 
 #define NODES       4               //  enough to gossip and to detect
 //  Deadline of every wait: generous for valgrind, a healthy run needs
@@ -379,6 +380,96 @@ test_beacon_garbage_is_refused_and_the_node_works (void **state)
 }
 
 
+//  A sealed Ping from a stranger (a DEALER of our own), to node 0
+static void
+s_send_ping (zsock_t *dealer, s_cluster_t *cluster, const rumor_id_t *from,
+             const rumor_id_t *target, uint64_t probe, uint64_t sent_at)
+{
+    Rumor__Ping ping = RUMOR__PING__INIT;
+    ping.probe = probe;
+    ping.target = rumor_id_bin (target);
+    ping.sent_at = sent_at;
+    Rumor__Envelope body = RUMOR__ENVELOPE__INIT;
+    body.body_case = RUMOR__ENVELOPE__BODY_PING;
+    body.ping = &ping;
+    uint8_t packed [128];
+    assert_true (rumor__envelope__get_packed_size (&body) <= sizeof (packed));
+    size_t size = rumor__envelope__pack (&body, packed);
+    rumor_header_t header = {
+        .cluster = rumor_cluster_hash (cluster->cluster), .sender = *from,
+        .generation = 1, .seq = probe, .target = *target
+    };
+    zframe_t *frame = rumor_codec_seal (&header, NULL, 0, packed, size);
+    assert_non_null (frame);
+    assert_int_equal (zframe_send (&frame, dealer, 0), 0);
+}
+
+//  The next frame on dealer within WAIT_MS, decoded, or NULL
+static Rumor__Envelope *
+s_recv_envelope (zsock_t *dealer, s_cluster_t *cluster)
+{
+    zpoller_t *poller = zpoller_new (dealer, NULL);
+    void *ready = zpoller_wait (poller, WAIT_MS);
+    zpoller_destroy (&poller);
+    if (ready != dealer)
+        return NULL;
+    zframe_t *frame = zframe_recv (dealer);
+    assert_non_null (frame);
+    Rumor__Envelope *env = rumor_codec_decode (
+        zframe_data (frame), zframe_size (frame),
+        rumor_cluster_hash (cluster->cluster), NULL);
+    zframe_destroy (&frame);
+    return env;
+}
+
+//  A Ping is answered where it arrives (the supervisor), by id, so even a
+//  stranger the node knows no endpoint for gets its Ack back through the
+//  ROUTER; a Ping meant for another member is counted and not answered.
+static void
+test_ping_is_acked_and_a_stale_one_is_counted (void **state)
+{
+    s_cluster_t *cluster = (s_cluster_t *) *state;
+    rumor_t *target = cluster->nodes [0];
+    rumor_id_t node_id, stranger, other;
+    assert_int_equal (rumor_id_from_hex (&node_id, rumor_id (target)), 0);
+    rumor_id_from_name (&stranger, "a stranger");
+    rumor_id_from_name (&other, "somebody else");
+    uint64_t answered = s_stat (target, "supervisor.pings_answered");
+    uint64_t wrong = s_stat (target, "supervisor.ping_wrong_target");
+
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    assert_non_null (dealer);
+    zsock_set_linger (dealer, 0);
+    assert_int_equal (zsock_connect (dealer, "tcp://127.0.0.1:%d",
+                                     cluster->port), 0);
+    s_send_ping (dealer, cluster, &stranger, &node_id, 4242, 987654321);
+    Rumor__Envelope *env = s_recv_envelope (dealer, cluster);
+    assert_non_null (env);
+    assert_int_equal (env->body_case, RUMOR__ENVELOPE__BODY_ACK);
+    assert_true (rumor_id_eq_bin (&node_id, env->sender));
+    assert_true (env->ack->probe == 4242);
+    assert_true (env->ack->echo == 987654321);
+    assert_true (rumor_id_eq_bin (&node_id, env->ack->target));
+    rumor_codec_free (&env);
+    assert_true (s_stat (target, "supervisor.pings_answered") > answered);
+
+    //  Stale: meant for another id. Nothing comes back; then a good Ping
+    //  (sent after it on the same connection) is answered, so the first
+    //  was read and refused, not still in flight
+    s_send_ping (dealer, cluster, &stranger, &other, 4243, 1);
+    s_send_ping (dealer, cluster, &stranger, &node_id, 4244, 2);
+    env = s_recv_envelope (dealer, cluster);
+    assert_non_null (env);
+    assert_int_equal (env->body_case, RUMOR__ENVELOPE__BODY_ACK);
+    assert_true (env->ack->probe == 4244);
+    rumor_codec_free (&env);
+    assert_int_equal (s_stat (target, "supervisor.ping_wrong_target"),
+                      wrong + 1);
+    zsock_destroy (&dealer);
+    s_assert_cluster_works (cluster);
+}
+
+
 int
 main (void)
 {
@@ -393,6 +484,9 @@ main (void)
             s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_beacon_garbage_is_refused_and_the_node_works,
+            s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown (
+            test_ping_is_acked_and_a_stale_one_is_counted,
             s_setup, s_teardown),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
