@@ -215,6 +215,20 @@ s_formed (rumor_t **nodes, size_t n)
     return true;
 }
 
+//  Wait up to timeout_ms for an event on any of nodes (read none): the
+//  waits below pump, then re-check their condition as soon as news comes
+static void
+s_await (rumor_t **nodes, size_t n, int timeout_ms)
+{
+    zpoller_t *poller = zpoller_new (NULL);
+    assert_non_null (poller);
+    for (size_t i = 0; i < n; i++)
+        if (nodes [i])
+            zpoller_add (poller, rumor_socket (nodes [i]));
+    zpoller_wait (poller, timeout_ms);
+    zpoller_destroy (&poller);
+}
+
 //  Wait until nodes form; events pumped meanwhile
 static bool
 s_wait_formed (rumor_t **nodes, size_t n, s_tally_t *tally)
@@ -224,7 +238,7 @@ s_wait_formed (rumor_t **nodes, size_t n, s_tally_t *tally)
         s_pump (nodes, n, tally);
         if (s_formed (nodes, n))
             return true;
-        zclock_sleep (50);
+        s_await (nodes, n, 50);
     }
     return false;
 }
@@ -246,12 +260,13 @@ s_wait_key (rumor_t **nodes, size_t n, rumor_t *writer, const char *key,
         }
         if (read == n)
             return true;
-        zclock_sleep (50);
+        s_await (nodes, n, 50);
     }
     return false;
 }
 
-//  Wait until stat of node reaches at least floor
+//  Wait until stat of node reaches at least floor. A counter moves with no
+//  event to wait on, so it is read again every 50 ms until the deadline
 static bool
 s_wait_stat (rumor_t *node, const char *name, uint64_t floor)
 {
@@ -276,7 +291,7 @@ s_keys_cluster (rumor_t **nodes, size_t n, rumor_keys_op_t op,
     int64_t deadline = zclock_mono () + WAIT_MS;
     while (!tally->done && zclock_mono () < deadline) {
         s_pump (nodes, n, tally);
-        zclock_sleep (20);
+        s_await (nodes, n, 20);
     }
     assert_int_equal (tally->done, 1);
 }
