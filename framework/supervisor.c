@@ -1994,9 +1994,10 @@ static void
 s_answer_ping (self_t *self, const Rumor__Envelope *env, int64_t now)
 {
     rumor_id_t sender;
+    if (rumor_id_from_bin (&sender, env->sender))
+        return;                     //  the codec refuses these already
     Rumor__Ack ack;
-    if (rumor_id_from_bin (&sender, env->sender)
-    ||  !rumor_detector_ack_of (&self->id, env->ping, &ack)) {
+    if (!rumor_detector_ack_of (&self->id, env->ping, &ack)) {
         self->stats.ping_wrong_target++;
         return;
     }
