@@ -45,6 +45,9 @@
 //  body tag and length (2 + 5). Rounded up so the packed body never exceeds the
 //  budget.
 #define S_DELTA_OVERHEAD    32
+//  A cfg past this fanout is a programmer error (rumor_anti_entropy_new
+//  returns NULL): a push to more peers than this is a broadcast to all.
+#define S_PUSH_FANOUT_MAX   64
 
 //  One stored entry. entry's pointers point at the fields below, so the
 //  entry stays valid independent of any input message.
@@ -108,6 +111,8 @@ struct _rumor_anti_entropy_t {
                                     //  last told), nothing else per peer
     size_t n_peers;                 //  peers in use
     size_t max_peers;               //  room in peers
+    rumor_id_t successor;           //  the peer whose id follows ours on
+    bool has_successor;             //  the ring (push_ring), if any peer
     rumor_id_t rotor;               //  origin served first last time
     size_t digest_rotor;            //  first origin of the next digest
     int64_t round_at;               //  next digest round
@@ -144,6 +149,10 @@ rumor_anti_entropy_cfg_defaults (rumor_anti_entropy_cfg_t *cfg)
     //  forwards an entry at most once, so the cap bounds path length, not
     //  cost.
     cfg->push_max_hops = 10;
+    //  The ring successor gets every push too: one send more per node, and
+    //  no node is left for a round when the random choices all miss it
+    //  (about e^-push_fanout of them, one node in 20 at 3).
+    cfg->push_ring = true;
     //  64 KiB per Delta (DESIGN.md): large enough for one maximal value,
     //  small enough to keep one exchange well under the 1 MiB frame limit.
     cfg->mtu_budget = 65536;
@@ -180,7 +189,7 @@ s_cfg_valid (const rumor_anti_entropy_cfg_t *cfg)
         && cfg->generation > 0
         && cfg->gossip_interval_ms > 0
         && cfg->gossip_fanout > 0
-        && cfg->push_fanout > 0
+        && cfg->push_fanout > 0 && cfg->push_fanout <= S_PUSH_FANOUT_MAX
         && cfg->mtu_budget > S_DELTA_OVERHEAD
         && cfg->mtu_budget <= RUMOR_FRAME_MAX / 2
         && cfg->max_keys > 0
@@ -476,6 +485,36 @@ s_peer_lookup (rumor_anti_entropy_t *self, const rumor_id_t *id)
     return at == RUMOR_ID_TABLE_NONE? NULL: s_ident (self, self->peers [at]);
 }
 
+//  Is x after a and before b on the ring of ids (b after a, wrapping)?
+static bool
+s_ring_between (const rumor_id_t *a, const rumor_id_t *x, const rumor_id_t *b)
+{
+    if (rumor_id_cmp (a, b) < 0)
+        return rumor_id_cmp (a, x) < 0 && rumor_id_cmp (x, b) < 0;
+    return rumor_id_cmp (x, a) > 0 || rumor_id_cmp (x, b) < 0;
+}
+
+//  A new peer: our successor if it falls between us and the current one
+static void
+s_successor_offer (rumor_anti_entropy_t *self, const rumor_id_t *id)
+{
+    if (!self->has_successor
+    ||  s_ring_between (&self->cfg.self, id, &self->successor)) {
+        self->successor = *id;
+        self->has_successor = true;
+    }
+}
+
+//  Our successor left the peers: find the next one (O(N), once per
+//  departure of that one peer; arrivals are O(1))
+static void
+s_successor_find (rumor_anti_entropy_t *self)
+{
+    self->has_successor = false;
+    for (size_t at = 0; at < self->n_peers; at++)
+        s_successor_offer (self, &s_ident (self, self->peers [at])->id);
+}
+
 static void
 s_peer_put (rumor_anti_entropy_t *self, const rumor_id_t *id,
             uint64_t generation, const char *name, const char *endpoint)
@@ -492,6 +531,7 @@ s_peer_put (rumor_anti_entropy_t *self, const rumor_id_t *id,
         self->peers [at] = rumor_ident_get (self->idents, id, generation,
                                             name, endpoint);
         rumor_id_table_insert (&self->peer_index, at);
+        s_successor_offer (self, id);
     }
     else
     if (generation >= s_ident (self, self->peers [at])->generation)
@@ -504,6 +544,8 @@ static void
 s_peer_remove (rumor_anti_entropy_t *self, uint32_t at)
 {
     uint32_t gone = self->peers [at];
+    bool was_successor = self->has_successor
+        && rumor_id_eq (&s_ident (self, gone)->id, &self->successor);
     rumor_id_table_delete (&self->peer_index, &s_ident (self, gone)->id);
     uint32_t last = (uint32_t) --self->n_peers;
     if (at != last) {
@@ -513,6 +555,8 @@ s_peer_remove (rumor_anti_entropy_t *self, uint32_t at)
                                &s_ident (self, self->peers [at])->id, at);
     }
     rumor_ident_release (self->idents, gone);
+    if (was_successor)
+        s_successor_find (self);
 }
 
 static bool
@@ -556,6 +600,27 @@ s_pick_peers (rumor_anti_entropy_t *self, uint32_t want,
         if (!taken)
             chosen [count++] = peer;
     }
+    return count;
+}
+
+//  The peers of an eager push: push_fanout random ones other than not1
+//  and not2, and the ring successor unless excluded or chosen already.
+//  chosen has room for push_fanout + 1.
+static size_t
+s_push_targets (rumor_anti_entropy_t *self, const rumor_id_t *not1,
+                const rumor_id_t *not2, const rumor_ident_t **chosen)
+{
+    size_t count = s_pick_peers (self, self->cfg.push_fanout, not1, not2,
+                                 chosen);
+    if (!self->cfg.push_ring || !self->has_successor)
+        return count;
+    const rumor_ident_t *next = s_peer_lookup (self, &self->successor);
+    if (!next || s_peer_excluded (next, not1, not2))
+        return count;
+    for (size_t i = 0; i < count; i++)
+        if (chosen [i] == next)
+            return count;
+    chosen [count++] = next;
     return count;
 }
 
@@ -1015,14 +1080,14 @@ s_valid_key (const char *key)
         && s_valid_utf8 (key);
 }
 
-//  Push our fresh entry to push_fanout random peers.
+//  Push our fresh entry to push_fanout random peers and our successor.
 static void
 s_push (rumor_anti_entropy_t *self, s_entry_t *entry)
 {
     const rumor_ident_t **chosen = (const rumor_ident_t **) malloc (
-        self->cfg.push_fanout * sizeof (rumor_ident_t *));
+        ((size_t) self->cfg.push_fanout + 1) * sizeof (rumor_ident_t *));
     assert (chosen);
-    size_t n = s_pick_peers (self, self->cfg.push_fanout, NULL, NULL, chosen);
+    size_t n = s_push_targets (self, NULL, NULL, chosen);
     Rumor__KvEntry *list [1] = { &entry->entry };
     Rumor__Delta delta = RUMOR__DELTA__INIT;
     delta.entries = list;
@@ -1124,7 +1189,8 @@ rumor_anti_entropy_strerror (int code)
 //  --------------------------------------------------------------------------
 //  Messages
 
-//  Forward the fresh entries of a push to push_fanout other peers.
+//  Forward the fresh entries of a push to push_fanout other peers and our
+//  successor (neither the sender nor the origin: they have them).
 static void
 s_forward (rumor_anti_entropy_t *self, const rumor_id_t *sender,
            const Rumor__Delta *push, Rumor__KvEntry **fresh, size_t n_fresh)
@@ -1134,10 +1200,9 @@ s_forward (rumor_anti_entropy_t *self, const rumor_id_t *sender,
     rumor_id_t origin;
     rumor_id_from_bin (&origin, fresh [0]->origin);
     const rumor_ident_t **chosen = (const rumor_ident_t **) malloc (
-        self->cfg.push_fanout * sizeof (rumor_ident_t *));
+        ((size_t) self->cfg.push_fanout + 1) * sizeof (rumor_ident_t *));
     assert (chosen);
-    size_t n = s_pick_peers (self, self->cfg.push_fanout, sender, &origin,
-                             chosen);
+    size_t n = s_push_targets (self, sender, &origin, chosen);
     Rumor__Delta delta = RUMOR__DELTA__INIT;
     delta.entries = fresh;
     delta.n_entries = n_fresh;

@@ -21,7 +21,12 @@
         peers as Delta{push=true, hops=0,
         base_version=previous version}; a receiver
         forwards an entry it had not seen once, to push_fanout other peers,
-        while hops stay below push_max_hops. Rounds are the safety net.
+        while hops stay below push_max_hops. With push_ring, each send also
+        goes to our ring successor (the peer whose id follows ours, the
+        last wrapping to the first): whoever gets an entry hands it to the
+        next node of the ring, so a node the random choices all missed
+        still gets it a hop after its predecessor, instead of a round
+        later. Rounds are the safety net (lost pushes, views that differ).
 
     Keys may carry a TTL (absolute expiry, so it means the same everywhere):
     an expired entry is hidden from get/keys and EVENT kv "expire" is told
@@ -76,6 +81,8 @@ typedef struct {
     uint32_t gossip_fanout;         //  peers that get our Digest per round
     uint32_t push_fanout;           //  peers that get an eager push
     uint32_t push_max_hops;         //  hops an eager push may travel
+    bool push_ring;                 //  eager pushes also go to the ring
+                                    //  successor (see above)
     size_t mtu_budget;              //  bytes of entries in one Delta
     size_t max_keys;                //  entries per origin (live+tombstones)
     size_t max_value;               //  bytes in one value

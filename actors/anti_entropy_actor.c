@@ -235,15 +235,15 @@ s_cfg (rumor_anti_entropy_cfg_t *cfg, int profile)
         //  per member, so rounds cost bytes in proportion to N at every
         //  node, all the time: one a second keeps an idle cluster cheap
         //  (benchmarks: 100 ms rounds were most of an idle node's traffic
-        //  at N = 64) and still repairs a missed write within a second or two
-    {
+        //  at N = 64) and still repairs a missed write within a second or
+        //  two. Which is why the push must reach everyone: the core's
+        //  fanout 3 plus the ring successor (push_ring) does. Random
+        //  choices alone miss a node with chance about e^-fanout (at 5,
+        //  about one write in three at N = 64 waited up to half a second
+        //  for a round); the ring hands each write on to the node after
+        //  every receiver, with 20% fewer sends than fanout 5
+        //  (docs/BENCHMARKS.md)
         cfg->gossip_interval_ms = 1000;
-        //  ... which is why the push must reach nearly everyone: each node
-        //  that first gets a write forwards it to push_fanout peers, so a
-        //  node is missed with probability about e^-fanout. At 3, one of
-        //  64 nodes waits for a round in most writes; at 5 in a third
-        cfg->push_fanout = 5;
-    }
     else
     if (profile == RUMOR_ACTOR_PROFILE_WAN)
         //  Slow links: a Digest exchange takes an RTT or two (up to

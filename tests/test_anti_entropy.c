@@ -876,24 +876,38 @@ test_local_write_pushed (void **state)
     rumor_anti_entropy_set (a.core, T0, "k", "v", 1, 0);
     assert_int_equal (rumor_anti_entropy_delete (a.core, T0, "k"), RUMOR_AE_OK);
     fxs_t *fxs = s_drain (&a);
-    //  push_fanout (3) distinct peers per write, tombstones too
-    assert_int_equal (s_count_sends (fxs, RUMOR__ENVELOPE__BODY_DELTA), 6);
-    for (size_t i = 0; i < 6; i++) {
+    //  Each write, tombstones too, goes to push_fanout (3) distinct random
+    //  peers and the ring successor (10, the id after ours), 4 sends, or 3
+    //  when the random choice took the successor already
+    size_t sends = s_count_sends (fxs, RUMOR__ENVELOPE__BODY_DELTA);
+    size_t per_version [3] = { 0, 0, 0 };
+    size_t to_successor [3] = { 0, 0, 0 };
+    for (size_t i = 0; i < sends; i++) {
         fx_t *fx = s_find_send (fxs, RUMOR__ENVELOPE__BODY_DELTA, i);
         Rumor__Delta *delta = fx->env->delta;
         assert_true (delta->push);
+        assert_int_equal (delta->hops, 0);
         assert_int_equal (delta->n_entries, 1);
-        assert_int_equal (delta->entries [0]->version, i < 3? 1: 2);
-        assert_int_equal (delta->base_version, i < 3? 0: 1);
-        assert_int_equal (delta->entries [0]->deleted, i >= 3);
-        //  The three pushes of one write go to three distinct peers
-        for (size_t j = i - i % 3; j < i; j++)
-            assert_false (rumor_id_eq (&fx->to, &s_find_send (
-                fxs, RUMOR__ENVELOPE__BODY_DELTA, j)->to));
+        uint64_t version = delta->entries [0]->version;
+        assert_in_range (version, 1, 2);
+        assert_int_equal (delta->base_version, version - 1);
+        assert_int_equal (delta->entries [0]->deleted, version == 2);
+        per_version [version]++;
+        to_successor [version] += rumor_id_eq (&fx->to, &peers [0].id);
+        //  The pushes of one write go to distinct peers
+        for (size_t j = 0; j < i; j++) {
+            fx_t *other = s_find_send (fxs, RUMOR__ENVELOPE__BODY_DELTA, j);
+            if (other->env->delta->entries [0]->version == version)
+                assert_false (rumor_id_eq (&fx->to, &other->to));
+        }
+    }
+    for (int version = 1; version <= 2; version++) {
+        assert_in_range (per_version [version], 3, 4);
+        assert_int_equal (to_successor [version], 1);
     }
     assert_int_equal (s_count_events (fxs, "delete"), 1);
     s_fxs_destroy (&fxs);
-    assert_int_equal (rumor_anti_entropy_stats (a.core)->pushes_sent, 6);
+    assert_int_equal (rumor_anti_entropy_stats (a.core)->pushes_sent, sends);
     rumor_anti_entropy_destroy (&a.core);
 }
 
@@ -919,14 +933,17 @@ test_push_forwarded_once_then_stops (void **state)
     for (int i = 0; i < 3; i++)
         s_member (&c, T0, c_peers [i], ALIVE, 0);
 
-    //  The origin's push (hops 0) reaches b: forwarded to 2 other peers
+    //  The origin's push (hops 0) reaches b: forwarded to 2 random peers
+    //  other than the origin, and to c, b's ring successor, if neither
+    //  choice was c
     Rumor__KvEntry entry;
     s_kv (&entry, &a, "fresh", "1", 1);
     assert_int_equal (s_send_delta (&b, T0, &a, &entry, 1, true, 0, 0), 0);
     fxs_t *fxs = s_drain (&b);
-    assert_int_equal (s_count_sends (fxs, RUMOR__ENVELOPE__BODY_DELTA), 2);
+    size_t forwards = s_count_sends (fxs, RUMOR__ENVELOPE__BODY_DELTA);
+    assert_in_range (forwards, 2, 3);
     fx_t *to_c = NULL;
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < forwards; i++) {
         fx_t *fx = s_find_send (fxs, RUMOR__ENVELOPE__BODY_DELTA, i);
         assert_false (rumor_id_eq (&fx->to, &a.id));
         assert_true (fx->env->delta->push);
@@ -935,7 +952,9 @@ test_push_forwarded_once_then_stops (void **state)
         if (rumor_id_eq (&fx->to, &c.id))
             to_c = fx;
     }
-    assert_int_equal (rumor_anti_entropy_stats (b.core)->pushes_forwarded, 2);
+    assert_non_null (to_c);
+    assert_int_equal (rumor_anti_entropy_stats (b.core)->pushes_forwarded,
+                      forwards);
 
     //  Seen already: not forwarded again
     s_send_delta (&b, T0 + 1, &d, &entry, 1, true, 0, 0);
@@ -944,11 +963,8 @@ test_push_forwarded_once_then_stops (void **state)
     s_fxs_destroy (&again);
 
     //  At hops 1 = push_max_hops - 1, the receiver stores but stops
-    if (to_c)
-        assert_int_equal (rumor_anti_entropy_on_message (c.core, T0 + 2,
-                                                         to_c->env), 0);
-    else
-        s_send_delta (&c, T0 + 2, &b, &entry, 1, true, 1, 0);
+    assert_int_equal (rumor_anti_entropy_on_message (c.core, T0 + 2,
+                                                     to_c->env), 0);
     s_fxs_destroy (&fxs);
     assert_true (s_value_is (s_get (&c, &a, "fresh", T0 + 2), "1"));
     fxs = s_drain (&c);
@@ -958,6 +974,141 @@ test_push_forwarded_once_then_stops (void **state)
     assert_int_equal (rumor_anti_entropy_stats (c.core)->pushes_forwarded, 0);
     rumor_anti_entropy_destroy (&b.core);
     rumor_anti_entropy_destroy (&c.core);
+}
+
+//  Does node hold origin's key at version?
+static bool
+s_holds (node_t *node, const node_t *origin, const char *key,
+         uint64_t version, int64_t now)
+{
+    const Rumor__KvEntry *entry = s_get (node, origin, key, now);
+    return entry && entry->version == version;
+}
+
+//  Deliver every queued SEND among nodes until quiet, eager pushes too
+//  unless drop_pushes (then every push is lost); counts the deliveries.
+static void
+s_route_sends (node_t *nodes, size_t n, int64_t now, bool drop_pushes,
+               size_t *delivered)
+{
+    bool busy = true;
+    while (busy) {
+        busy = false;
+        for (size_t i = 0; i < n; i++) {
+            fxs_t *fxs = s_drain (&nodes [i]);
+            for (size_t k = 0; k < fxs->n; k++) {
+                fx_t *fx = &fxs->items [k];
+                if (!fx->is_send)
+                    continue;
+                if (drop_pushes
+                &&  fx->env->body_case == RUMOR__ENVELOPE__BODY_DELTA
+                &&  fx->env->delta->push)
+                    continue;
+                for (size_t j = 0; j < n; j++)
+                    if (rumor_id_eq (&fx->to, &nodes [j].id)) {
+                        rumor_anti_entropy_on_message (nodes [j].core, now,
+                                                       fx->env);
+                        (*delivered)++;
+                        busy = true;
+                    }
+            }
+            s_fxs_destroy (&fxs);
+        }
+    }
+}
+
+//  A write pushed with fanout 1 in a cluster of 40 that knows everyone,
+//  no round run: random choices alone leave nodes without it (they would
+//  wait for a round); with the ring successor every node has it, and each
+//  node sent at most 2 pushes (one random, one to its successor).
+static size_t
+s_pushed_to (bool ring, size_t *pushes)
+{
+    enum { N = 40 };
+    node_t nodes [N];
+    for (size_t i = 0; i < N; i++) {
+        //  Ids out of ring order in the array: the ring is by id
+        rumor_anti_entropy_cfg_t cfg = s_cfg ((i * 17) % N + 1);
+        cfg.push_fanout = 1;
+        cfg.push_max_hops = N + 1;
+        cfg.push_ring = ring;
+        s_node_start (&nodes [i], &cfg);
+    }
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++)
+            if (i != j)
+                s_member (&nodes [i], T0, &nodes [j], ALIVE, 0);
+    for (size_t i = 0; i < N; i++)
+        s_discard (&nodes [i]);
+    assert_int_equal (rumor_anti_entropy_set (nodes [7].core, T0, "k", "v", 1,
+                                              0), RUMOR_AE_OK);
+    *pushes = 0;
+    s_route_sends (nodes, N, T0, false, pushes);
+    size_t holders = 0;
+    for (size_t i = 0; i < N; i++) {
+        holders += s_holds (&nodes [i], &nodes [7], "k", 1, T0);
+        rumor_anti_entropy_destroy (&nodes [i].core);
+    }
+    return holders;
+}
+
+static void
+test_push_ring_reaches_every_node (void **state)
+{
+    (void) state;
+    size_t pushes;
+    assert_true (s_pushed_to (false, &pushes) < 40);
+    assert_int_equal (s_pushed_to (true, &pushes), 40);
+    assert_in_range (pushes, 39, 2 * 40);
+}
+
+//  Node 5's successor is the next id among its peers, wrapping past the
+//  highest; it moves when a closer peer arrives or the successor departs.
+static void
+test_push_ring_successor_follows_membership (void **state)
+{
+    (void) state;
+    rumor_anti_entropy_cfg_t cfg = s_cfg (5);
+    cfg.push_fanout = 1;
+    node_t a;
+    s_node_start (&a, &cfg);
+    node_t ghosts [10];
+    for (int n = 0; n < 10; n++)
+        ghosts [n] = s_ghost ((uint64_t) n);
+    s_member (&a, T0, &ghosts [3], ALIVE, 0);
+    s_member (&a, T0, &ghosts [9], ALIVE, 0);
+    s_member (&a, T0, &ghosts [7], ALIVE, 0);
+    s_discard (&a);
+    //  Each of 10 writes reaches the successor (fanout 1 picks it by
+    //  chance one time in three)
+    const int successor_of [4] = { 7, 6, 7, 3 };
+    for (int step = 0; step < 4; step++) {
+        if (step == 1)
+            s_member (&a, T0, &ghosts [6], ALIVE, 0);
+        if (step == 2)
+            s_member (&a, T0, &ghosts [6], DEAD, 0);
+        if (step == 3) {
+            //  Above us only departed peers: the ring wraps to the lowest
+            s_member (&a, T0, &ghosts [7], LEFT, 0);
+            s_member (&a, T0, &ghosts [9], DEAD, 0);
+        }
+        s_discard (&a);
+        for (int write = 0; write < 10; write++) {
+            char value [8];
+            snprintf (value, sizeof (value), "%d", write);
+            rumor_anti_entropy_set (a.core, T0, "k", value, strlen (value), 0);
+            fxs_t *fxs = s_drain (&a);
+            size_t sends = s_count_sends (fxs, RUMOR__ENVELOPE__BODY_DELTA);
+            size_t hits = 0;
+            for (size_t i = 0; i < sends; i++)
+                hits += rumor_id_eq (&s_find_send (
+                    fxs, RUMOR__ENVELOPE__BODY_DELTA, i)->to,
+                    &ghosts [successor_of [step]].id);
+            assert_int_equal (hits, 1);
+            s_fxs_destroy (&fxs);
+        }
+    }
+    rumor_anti_entropy_destroy (&a.core);
 }
 
 //  --------------------------------------------------------------------------
@@ -1411,33 +1562,11 @@ test_digest_window (void **state)
 //  --------------------------------------------------------------------------
 //  Three nodes, wired by hand, converge through digest rounds alone
 
-//  Deliver every queued SEND among nodes (pushes dropped) until quiet.
+//  Deliver every queued SEND among nodes until quiet; pushes are lost
 static void
 s_route (node_t *nodes, size_t n, int64_t now, size_t *delivered)
 {
-    bool busy = true;
-    while (busy) {
-        busy = false;
-        for (size_t i = 0; i < n; i++) {
-            fxs_t *fxs = s_drain (&nodes [i]);
-            for (size_t k = 0; k < fxs->n; k++) {
-                fx_t *fx = &fxs->items [k];
-                if (!fx->is_send)
-                    continue;
-                if (fx->env->body_case == RUMOR__ENVELOPE__BODY_DELTA
-                &&  fx->env->delta->push)
-                    continue;       //  every eager push is lost
-                for (size_t j = 0; j < n; j++)
-                    if (rumor_id_eq (&fx->to, &nodes [j].id)) {
-                        rumor_anti_entropy_on_message (nodes [j].core, now,
-                                                       fx->env);
-                        (*delivered)++;
-                        busy = true;
-                    }
-            }
-            s_fxs_destroy (&fxs);
-        }
-    }
+    s_route_sends (nodes, n, now, true, delivered);
 }
 
 static bool
@@ -1538,6 +1667,8 @@ main (void)
         cmocka_unit_test (test_gap_not_served),
         cmocka_unit_test (test_local_write_pushed),
         cmocka_unit_test (test_push_forwarded_once_then_stops),
+        cmocka_unit_test (test_push_ring_reaches_every_node),
+        cmocka_unit_test (test_push_ring_successor_follows_membership),
         cmocka_unit_test (test_ttl_expiry),
         cmocka_unit_test (test_tombstones_collected),
         cmocka_unit_test (test_departed_dropped),
