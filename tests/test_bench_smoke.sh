@@ -11,6 +11,7 @@
 #    - Serf: the same figures present and sane, except graceful leave,
 #      which at N = 4 (two of the four already dead) Serf can miss
 #    - the markdown table has a row per figure and the rumor/Serf ratio
+#    - tools/bench/spread.py at N = 4: every write reached every node
 #  Exit 0 pass, 1 fail, 77 skipped (python3-zmq, python3-protobuf or protoc
 #  missing).
 #
@@ -65,6 +66,22 @@ if [ "$rc" -ne 0 ]; then
     exit 1
 fi
 cat "$tmp/out/results.md"
+
+#  tools/bench/spread.py, the per-write probe: 3 events and 3 keys reach all
+#  4 nodes (exit 0), each kind gets its line, and the writes cost pushes
+timeout -s TERM 120 "$PYTHON" "$SOURCE/tools/bench/spread.py" \
+    --rumord "$RUMORD" --n 4 --writes 3 > "$tmp/spread" 2>&1 &
+bench_pid=$!
+wait "$bench_pid"
+rc=$?
+bench_pid=""
+cat "$tmp/spread"
+if [ "$rc" -ne 0 ] || ! grep -q '^event: 3 writes' "$tmp/spread" \
+   || ! grep -q '^key: 3 writes' "$tmp/spread" \
+   || ! grep -Eq 'pushes per write, all nodes: [1-9]' "$tmp/spread"; then
+    echo "test_bench_smoke: FAIL: spread.py (exit $rc)"
+    exit 1
+fi
 
 "$PYTHON" - "$tmp/out" "$systems" <<'EOF'
 import json, os, sys
