@@ -144,6 +144,8 @@ struct _rumor_membership_t {
     size_t n_seeds;                 //  seeds remembered
     int64_t seed_retry_at;          //  next Join to the seeds, if alone
     int64_t seed_backoff;           //  current retry period
+    int64_t alone_joins_at;         //  beacon Joins sent while alone:
+    uint32_t alone_joins;           //  window start, and Joins in it
     size_t counts [5];              //  entries per Rumor__State
     s_bucket_t *buckets;            //  gossip queue, by transmit count
     uint32_t n_buckets;             //  highest possible retransmit limit
@@ -1930,6 +1932,20 @@ rumor_membership_join_id (rumor_membership_t *self, int64_t now_ms,
         s_extra_t *extra = s_extra_new (self, m);
         extra->join_sent = true;
         extra->join_sent_at = now_ms;
+    }
+    else
+    if (self->cfg.beacon_join_spread && s_alive_peers (self) == 0) {
+        //  New to us, and we are alone: a few Joins, then wait for an
+        //  answer (RUMOR_MEMBERSHIP_ALONE_JOINS)
+        if (now_ms - self->alone_joins_at >= RUMOR_MEMBERSHIP_ALONE_JOIN_WAIT) {
+            self->alone_joins_at = now_ms;
+            self->alone_joins = 0;
+        }
+        if (self->alone_joins >= RUMOR_MEMBERSHIP_ALONE_JOINS) {
+            self->stats.joins_deferred++;
+            return 0;
+        }
+        self->alone_joins++;
     }
     else
     if (self->cfg.beacon_join_spread) {

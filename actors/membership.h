@@ -44,6 +44,15 @@
 //  8: a newcomer is joined at once with chance 1 - e^-8, and the tables
 //  traded for it stay 8 N, not N^2.
 #define RUMOR_MEMBERSHIP_JOIN_SHARE                 8
+//  ... and a node alone (no live peer) joins at most ALONE_JOINS of the
+//  members its beacons reveal per ALONE_JOIN_WAIT ms: alone it hears every
+//  member's beacon, each Join is answered with a whole table, and the first
+//  answer ends its being alone. Why 2 per 250 ms: one lost Join or dead
+//  member still leaves one, and a reply takes a few ms on a LAN (tens
+//  on a loaded host: a node started with 63 others sent 14 Joins before
+//  its first answer came, and 64 such nodes traded some 900 tables).
+#define RUMOR_MEMBERSHIP_ALONE_JOINS                2
+#define RUMOR_MEMBERSHIP_ALONE_JOIN_WAIT            250
 #define RUMOR_MEMBERSHIP_GOSSIP_INTERVAL_DFLT       200
 #define RUMOR_MEMBERSHIP_GOSSIP_FANOUT_DFLT         3
 #define RUMOR_MEMBERSHIP_RETRANSMIT_MULT_DFLT       4
@@ -284,7 +293,10 @@ int rumor_membership_join (rumor_membership_t *self, int64_t now_ms,
 //  SUSPECT at that generation (or LEFT at it, or at a newer one), or if we
 //  sent it a Join less than rejoin_interval_ms ago, or if the member is
 //  new to us while we have live peers and beacon_join_spread leaves its
-//  Join to the others (joins_deferred). Returns -1 if refused:
+//  Join to the others, or while we are alone and have sent the Joins
+//  allowed alone (RUMOR_MEMBERSHIP_ALONE_JOINS) within the last
+//  RUMOR_MEMBERSHIP_ALONE_JOIN_WAIT ms (both joins_deferred). Returns -1
+//  if refused:
 //  our own id (a newer generation of it counts as self_conflict), a
 //  generation too far in the future, a bad endpoint, or leaving.
 int rumor_membership_join_id (rumor_membership_t *self, int64_t now_ms,

@@ -482,18 +482,49 @@ s_beacon_joins (rumor_membership_t *core, int64_t now, uint64_t first,
     return joins;
 }
 
-//  Alone, or in a cluster of up to RUMOR_MEMBERSHIP_JOIN_SHARE nodes, a
-//  node joins every member its beacons reveal (nobody waits for gossip).
-//  In a larger cluster of n live peers each joins a newcomer with chance
-//  SHARE/(n+1), so the cluster sends about SHARE Joins (each answered by a
-//  whole table) per beacon instead of n: 64 nodes starting together no
-//  longer trade 64^2 tables.
+//  Alone, a node joins ALONE_JOINS of the members its beacons reveal, then
+//  waits ALONE_JOIN_WAIT ms for an answer before it joins more: each Join
+//  is answered with a whole table, and alone it hears every beacon.
+static void
+test_join_id_alone_waits_for_an_answer (void **state)
+{
+    (void) state;
+    rumor_membership_t *a = s_core (1);
+    const int64_t wait = RUMOR_MEMBERSHIP_ALONE_JOIN_WAIT;
+    assert_int_equal (s_beacon_joins (a, T0, 100, 10),
+                      RUMOR_MEMBERSHIP_ALONE_JOINS);
+    assert_int_equal (rumor_membership_stats (a)->joins_deferred,
+                      10 - RUMOR_MEMBERSHIP_ALONE_JOINS);
+    //  No answer yet: more beacons, no more Joins until the wait is over
+    assert_int_equal (s_beacon_joins (a, T0 + wait - 1, 200, 10), 0);
+    assert_int_equal (s_beacon_joins (a, T0 + wait, 300, 10),
+                      RUMOR_MEMBERSHIP_ALONE_JOINS);
+    //  An answer (a live peer): no longer alone, a small cluster joins
+    //  every newcomer again
+    s_add_alive (a, T0 + wait, 2);
+    s_drain (a);
+    assert_int_equal (s_beacon_joins (a, T0 + wait, 400, 10), 10);
+    //  Alone again (the peer died): the limit is back
+    s_update_t u;
+    s_gossip_one (a, T0 + 3 * wait, 9,
+                  s_update (&u, 2, GEN, 0, RUMOR__STATE__STATE_DEAD, 9));
+    s_drain (a);
+    assert_int_equal (s_beacon_joins (a, T0 + 3 * wait, 500, 10),
+                      RUMOR_MEMBERSHIP_ALONE_JOINS);
+    rumor_membership_destroy (&a);
+}
+
+//  In a cluster of up to RUMOR_MEMBERSHIP_JOIN_SHARE nodes, a node joins
+//  every member its beacons reveal (nobody waits for gossip). In a larger
+//  cluster of n live peers each joins a newcomer with chance SHARE/(n+1),
+//  so the cluster sends about SHARE Joins (each answered by a whole table)
+//  per beacon instead of n: 64 nodes starting together no longer trade
+//  64^2 tables.
 static void
 test_join_id_spread_over_the_cluster (void **state)
 {
     (void) state;
     rumor_membership_t *a = s_core (1);
-    assert_int_equal (s_beacon_joins (a, T0, 100, 5), 5);
 
     //  Seven live peers: a cluster of SHARE, every newcomer is joined
     for (uint64_t peer = 2; peer <= RUMOR_MEMBERSHIP_JOIN_SHARE; peer++)
@@ -1779,6 +1810,7 @@ main (void)
         cmocka_unit_test (test_join_adds_joiner_queues_it_and_replies),
         cmocka_unit_test (test_join_reply_members_are_not_regossiped),
         cmocka_unit_test (test_join_id_skips_known_and_rejoins_dead),
+        cmocka_unit_test (test_join_id_alone_waits_for_an_answer),
         cmocka_unit_test (test_join_id_spread_over_the_cluster),
         cmocka_unit_test (test_joiner_we_hold_dead_gets_table_and_refutes),
         cmocka_unit_test (test_precedence_within_generation),
