@@ -19,6 +19,7 @@
 
 import argparse
 import os
+import signal
 import statistics
 import sys
 
@@ -92,6 +93,11 @@ def main ():
         argv.append ("--no-netns")
     sys.argv = argv
     bench = rb.Bench (rb.parse_args ())
+    #  SIGTERM/SIGINT: unwind through the finally blocks, which kill every
+    #  agent started and remove the namespace and temp dir
+    def stop (signum, frame):
+        raise KeyboardInterrupt ()
+    signal.signal (signal.SIGTERM, stop)
     netns = None
     try:
         if bench.args.netns:
@@ -99,6 +105,9 @@ def main ():
             netns.create ()
             netns.enter ()
         return run (args, bench)
+    except KeyboardInterrupt:
+        print ("spread: interrupted", file = sys.stderr)
+        return 130
     finally:
         if netns:
             netns.leave ()
