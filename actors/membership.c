@@ -1937,7 +1937,9 @@ rumor_membership_join_id (rumor_membership_t *self, int64_t now_ms,
     if (self->cfg.beacon_join_spread && s_alive_peers (self) == 0) {
         //  New to us, and we are alone: a few Joins, then wait for an
         //  answer (RUMOR_MEMBERSHIP_ALONE_JOINS)
-        if (now_ms - self->alone_joins_at >= RUMOR_MEMBERSHIP_ALONE_JOIN_WAIT) {
+        //  (a clock that went back starts a window too, never a long wait)
+        if (now_ms < self->alone_joins_at
+        ||  now_ms - self->alone_joins_at >= RUMOR_MEMBERSHIP_ALONE_JOIN_WAIT) {
             self->alone_joins_at = now_ms;
             self->alone_joins = 0;
         }

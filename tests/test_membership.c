@@ -499,6 +499,9 @@ test_join_id_alone_waits_for_an_answer (void **state)
     assert_int_equal (s_beacon_joins (a, T0 + wait - 1, 200, 10), 0);
     assert_int_equal (s_beacon_joins (a, T0 + wait, 300, 10),
                       RUMOR_MEMBERSHIP_ALONE_JOINS);
+    //  A time before the window (a clock stepped back) opens a new one
+    assert_int_equal (s_beacon_joins (a, T0 - 1000, 350, 10),
+                      RUMOR_MEMBERSHIP_ALONE_JOINS);
     //  An answer (a live peer): no longer alone, a small cluster joins
     //  every newcomer again
     s_add_alive (a, T0 + wait, 2);
