@@ -2380,7 +2380,9 @@ s_handle_actor_msg (self_t *self, int index, zframe_t **first_p, int64_t now)
         s_reply_forward (self, &msg);
     else
     if (zframe_streq (first, "NOTICE")
-    &&  zframe_streq (zmsg_next (msg), "LEFT") && !self->left_at)
+    &&  zmsg_first (msg) == first       //  (the cursor: zmsg_next below is
+    &&  zframe_streq (zmsg_next (msg), "LEFT")      //  the second frame)
+    &&  !self->left_at)
         self->left_at = now;
     zmsg_destroy (&msg);
 }
@@ -3200,7 +3202,9 @@ s_timers (self_t *self, int64_t now)
     if (self->leaving && self->stop_seq
     && ((self->left_at && now >= self->left_at + S_DRAIN_MS)
     ||  now >= self->stop_deadline)) {
-        s_reply (self, self->stop_seq, RUMOR_OK, NULL);
+        //  At the bound, membership had not spread our LEFT yet
+        s_reply (self, self->stop_seq,
+                 self->left_at? RUMOR_OK: RUMOR_ETIMEOUT, NULL);
         self->stop_seq = 0;
     }
 }

@@ -154,7 +154,9 @@ int rumor_join (rumor_t *self, const char *endpoint);
 int rumor_start (rumor_t *self);
 
 //  Leave the cluster gracefully (others see LEFT, never FAILED) and stop.
-//  Bounded in time (about two seconds at most).
+//  Returns once the LEFT is spread (its gossip retransmits sent: a few
+//  gossip rounds), or at a bound of about two seconds with RUMOR_ETIMEOUT:
+//  stopped, but some members may learn of it only by failure detection.
 int rumor_stop (rumor_t *self);
 
 //  After start: this node's id (32 hex digits), name and endpoint
