@@ -162,6 +162,7 @@ typedef struct {
     uint64_t dropped_control;       //  control messages dropped: backlog
                                     //  full, or lost on a pipe
     uint64_t unroutable;            //  sends with no link and no route
+    uint64_t routed;                //  sent back over a peer's connection
     uint64_t seal_failed;           //  sends too big once sealed
     uint64_t to_self;               //  sends addressed to ourselves
     uint64_t peers_full;            //  new peers past max_members
@@ -238,7 +239,8 @@ static const rumor_shell_counter_t s_counters [] = {
     S_COUNTER (frames_in), S_COUNTER (bytes_in), S_COUNTER (frames_out),
     S_COUNTER (bytes_out), S_COUNTER (bad_frames), S_COUNTER (dropped_full),
     S_COUNTER (dropped_actor), S_COUNTER (dropped_control),
-    S_COUNTER (unroutable), S_COUNTER (seal_failed), S_COUNTER (to_self),
+    S_COUNTER (unroutable), S_COUNTER (routed), S_COUNTER (seal_failed),
+    S_COUNTER (to_self),
     S_COUNTER (peers_full), S_COUNTER (anon_full), S_COUNTER (links_opened),
     S_COUNTER (links_closed), S_COUNTER (link_failed), S_COUNTER (peer_lost),
     S_COUNTER (bad_effects), S_COUNTER (bad_events),
@@ -310,6 +312,14 @@ struct _s_peer_t {
     int64_t gone_at;                //  DEAD/LEFT/unknown since, 0 if live
     s_link_t *link;                 //  our DEALER to it, or NULL
 };
+
+//  How a peer that connected to us is reached back through our ROUTER
+typedef struct {
+    zframe_t *routing;              //  its DEALER's routing id here
+    int fd;                         //  that connection's socket (the
+                                    //  ROUTER monitor names it on a
+                                    //  disconnect), -1 if unknown
+} s_route_t;
 
 //  A seed endpoint
 typedef struct {
@@ -391,8 +401,7 @@ typedef struct {
     zhashx_t *peers;                //  hex -> s_peer_t
     zlistx_t *links;                //  every s_link_t
     zhashx_t *anon;                 //  endpoint -> anonymous s_link_t
-    zhashx_t *routes;               //  sender hex -> its DEALER's routing
-                                    //  id at our ROUTER (zframe_t)
+    zhashx_t *routes;               //  sender hex -> s_route_t
     uint32_t links_made;            //  links opened, for routing ids
     zlistx_t *seeds;                //  s_seed_t
     uint32_t incarnation;           //  ours, from membership
@@ -1868,26 +1877,59 @@ s_send_frame (self_t *self, zsock_t *socket, zframe_t **frame_p)
     }
 }
 
-//  Back through the ROUTER to the peer's routing id (it connected to us)
-static void
-s_send_router (self_t *self, const rumor_id_t *to, zframe_t **frame_p)
+//  Back through the ROUTER to the peer's routing id, if it is connected
+//  to us and its pipe has room (ROUTER_MANDATORY tells). True if sent
+//  (the frame is destroyed then); false leaves the frame to the caller.
+static bool
+s_route_send (self_t *self, const rumor_id_t *to, zframe_t **frame_p)
 {
+    char hex [RUMOR_ID_HEX];
+    s_route_t *route = (s_route_t *) zhashx_lookup (self->routes,
+                                                    rumor_id_hex (to, hex));
+    if (!route)
+        return false;
     void *router = zsock_resolve (self->router);
     s_source_used (self, S_SRC_ROUTER);
     size_t size = zframe_size (*frame_p);
-    char hex [RUMOR_ID_HEX];
-    zframe_t *route = (zframe_t *) zhashx_lookup (self->routes,
-                                                  rumor_id_hex (to, hex));
-    if (route
-    &&  zmq_send (router, zframe_data (route), zframe_size (route),
-                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == (int) zframe_size (route)
-    &&  zmq_send (router, zframe_data (*frame_p), size, ZMQ_DONTWAIT) >= 0) {
-        self->stats.frames_out++;
-        self->stats.bytes_out += size;
-    }
-    else
-        self->stats.unroutable++;   //  not connected to us (or full)
+    size_t routing = zframe_size (route->routing);
+    if (zmq_send (router, zframe_data (route->routing), routing,
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) != (int) routing
+    ||  zmq_send (router, zframe_data (*frame_p), size, ZMQ_DONTWAIT) < 0)
+        return false;
+    self->stats.frames_out++;
+    self->stats.bytes_out += size;
     zframe_destroy (frame_p);
+    return true;
+}
+
+//  Through the ROUTER, or dropped and counted
+static void
+s_send_router (self_t *self, const rumor_id_t *to, zframe_t **frame_p)
+{
+    if (!s_route_send (self, to, frame_p)) {
+        self->stats.unroutable++;   //  not connected to us (or full)
+        zframe_destroy (frame_p);
+    }
+}
+
+//  One connection per pair of nodes where we can: a peer that connected to
+//  us and to which we have no link of our own is sent the protocol's own
+//  frames back over its connection. Opening a link of ours would cost
+//  both nodes a TCP and ZMTP (and CURVE) handshake, a socket monitor and
+//  ~45 KB of buffers; at N = 64, 59 links made and 59 accepted per node.
+//  App frames keep to links: they wait in order for room (s_send_app),
+//  which the ROUTER cannot give per peer.
+static bool
+s_route_first (self_t *self, const rumor_id_t *to, zframe_t **frame_p)
+{
+    s_peer_t *peer = s_peer_lookup (self, to);
+    if (peer && peer->link)
+        return false;
+    if (s_route_send (self, to, frame_p)) {
+        self->stats.routed++;
+        return true;
+    }
+    return false;
 }
 
 static zframe_t *
@@ -1922,6 +1964,8 @@ s_handle_send (self_t *self, const rumor_fx_view_t *view, int64_t now,
         self->stats.seal_failed++;
         return;
     }
+    if (by_id && !app && s_route_first (self, &view->to, &frame))
+        return;
     s_link_t *link = by_id? s_peer_link (self, &view->to, view->endpoint, now)
                           : s_anon_link (self, view->endpoint, now);
     if (link) {
@@ -1961,25 +2005,37 @@ s_owner_actor (rumor_owner_t owner)
 static void
 s_route_destroy (void **item)
 {
-    zframe_destroy ((zframe_t **) item);
+    s_route_t *route = (s_route_t *) *item;
+    if (route) {
+        zframe_destroy (&route->routing);
+        free (route);
+        *item = NULL;
+    }
 }
 
-//  Remember through which routing id a sender reached our ROUTER, to
-//  answer it when we know no endpoint for it (bounded like the peers)
+//  Remember through which routing id (and connection) a sender reached
+//  our ROUTER, to answer it over that connection (bounded like the peers)
 static void
-s_route_learn (self_t *self, const Rumor__Envelope *env, zframe_t *routing)
+s_route_learn (self_t *self, const Rumor__Envelope *env, zframe_t *routing,
+               int fd)
 {
     rumor_id_t sender;
     if (!routing || rumor_id_from_bin (&sender, env->sender))
         return;
     char hex [RUMOR_ID_HEX];
     rumor_id_hex (&sender, hex);
-    zframe_t *known = (zframe_t *) zhashx_lookup (self->routes, hex);
-    if (known && zframe_eq (known, routing))
+    s_route_t *known = (s_route_t *) zhashx_lookup (self->routes, hex);
+    if (known && zframe_eq (known->routing, routing)) {
+        known->fd = fd;
         return;
+    }
     if (!known && zhashx_size (self->routes) >= self->limits.max_members)
         return;
-    zhashx_update (self->routes, hex, zframe_dup (routing));
+    s_route_t *route = (s_route_t *) zmalloc (sizeof (s_route_t));
+    assert (route);
+    route->routing = zframe_dup (routing);
+    route->fd = fd;
+    zhashx_update (self->routes, hex, route);
 }
 
 static void s_handle_send (self_t *self, const rumor_fx_view_t *view,
@@ -2019,17 +2075,16 @@ s_answer_ping (self_t *self, const Rumor__Envelope *env, int64_t now)
 }
 
 static void
-s_handle_frame (self_t *self, zframe_t *frame, zframe_t *routing,
-                int64_t now)
+s_handle_frame (self_t *self, const void *data, size_t size,
+                zframe_t *routing, int fd, int64_t now)
 {
     self->stats.frames_in++;
-    self->stats.bytes_in += zframe_size (frame);
+    self->stats.bytes_in += size;
     Rumor__Envelope *env = rumor_codec_decode (
-        zframe_data (frame), zframe_size (frame), self->cluster_hash,
-        &self->codec);
+        (const uint8_t *) data, size, self->cluster_hash, &self->codec);
     if (!env)
         return;                     //  refused and counted by the codec
-    s_route_learn (self, env, routing);
+    s_route_learn (self, env, routing, fd);
     int owner = s_owner_actor (rumor_codec_owner (env));
     bool to_membership = owner == S_MEMBERSHIP || env->n_piggyback > 0;
     bool to_owner = owner >= 0 && owner != S_MEMBERSHIP;
@@ -2064,17 +2119,22 @@ static void
 s_handle_router (self_t *self, int64_t now)
 {
     zframe_t *routing = zframe_recv (self->router);
-    zframe_t *frame = routing && zframe_more (routing)
-                    ? zframe_recv (self->router): NULL;
-    if (frame && !zframe_more (frame))
-        s_handle_frame (self, frame, routing, now);
-    else
-    if (routing) {
+    if (!routing)
+        return;
+    //  The frame as a zmq_msg_t: it names the socket it came in on
+    zmq_msg_t frame;
+    zmq_msg_init (&frame);
+    if (zframe_more (routing)
+    &&  zmq_msg_recv (&frame, zsock_resolve (self->router), 0) >= 0
+    &&  !zmq_msg_more (&frame))
+        s_handle_frame (self, zmq_msg_data (&frame), zmq_msg_size (&frame),
+                        routing, zmq_msg_get (&frame, ZMQ_SRCFD), now);
+    else {
         self->stats.frames_in++;
         self->stats.bad_frames++;
         s_discard_rest (self->router);
     }
-    zframe_destroy (&frame);
+    zmq_msg_close (&frame);
     zframe_destroy (&routing);
 }
 
@@ -2085,7 +2145,8 @@ s_handle_dealer (self_t *self, s_link_t *link, int64_t now)
 {
     zframe_t *frame = zframe_recv (link->dealer);
     if (frame && !zframe_more (frame))
-        s_handle_frame (self, frame, NULL, now);
+        s_handle_frame (self, zframe_data (frame), zframe_size (frame),
+                        NULL, -1, now);
     else
     if (frame) {
         self->stats.frames_in++;
@@ -2165,15 +2226,44 @@ s_link_failed (self_t *self, s_link_t *link, int64_t now)
 
 //  Tell the detector a peer's connection is gone (probe it now)
 static void
+s_peer_lost_tell (self_t *self, const s_peer_t *peer)
+{
+    if (self->leaving)
+        return;
+    zmsg_t *command = s_command_new ("PEERLOST", 0);
+    zmsg_addmem (command, peer->id.bytes, RUMOR_ID_SIZE);
+    s_actor_post (self, S_DETECTOR, command, NULL, false);
+    self->stats.peer_lost++;
+}
+
+static void
 s_peer_lost (self_t *self, s_link_t *link)
 {
     link->lost = 0;
-    if (!link->peer || self->leaving)
+    if (link->peer)
+        s_peer_lost_tell (self, link->peer);
+}
+
+//  The ROUTER lost the connection on socket fd: a peer we reach only
+//  through it (s_route_first) is lost as if its link had dropped. A peer
+//  with a link of its own is told by that link's monitor. Not with a
+//  secret: a peer that re-keys drops every connection and redials at
+//  once, which is no lost peer (see s_handle_monitor).
+static void
+s_route_dropped (self_t *self, int fd)
+{
+    if (fd < 0)
         return;
-    zmsg_t *command = s_command_new ("PEERLOST", 0);
-    zmsg_addmem (command, link->peer->id.bytes, RUMOR_ID_SIZE);
-    s_actor_post (self, S_DETECTOR, command, NULL, false);
-    self->stats.peer_lost++;
+    for (s_route_t *route = (s_route_t *) zhashx_first (self->routes);
+         route; route = (s_route_t *) zhashx_next (self->routes)) {
+        if (route->fd != fd)
+            continue;
+        route->fd = -1;
+        const char *hex = (const char *) zhashx_cursor (self->routes);
+        s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, hex);
+        if (peer && !peer->link && !self->secure && peer->gone_at == 0)
+            s_peer_lost_tell (self, peer);
+    }
 }
 
 //  A monitor event of a link. A disconnect of an established connection
@@ -2287,8 +2377,13 @@ s_handle_router_monitor (self_t *self)
     if (event == ZMQ_EVENT_ACCEPTED)
         self->stats.router_accepted++;
     else
-    if (event == ZMQ_EVENT_DISCONNECTED)
+    if (event == ZMQ_EVENT_DISCONNECTED) {
         self->stats.router_disconnects++;
+        uint32_t fd = UINT32_MAX;
+        if (frame && zframe_size (frame) >= sizeof (event) + sizeof (fd))
+            memcpy (&fd, zframe_data (frame) + sizeof (event), sizeof (fd));
+        s_route_dropped (self, fd > INT32_MAX? -1: (int) fd);
+    }
     else {
         self->stats.router_handshake_failed++;
         self->sec.handshakes_refused++;

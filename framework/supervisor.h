@@ -22,6 +22,17 @@
         never does (see "Security"). A SEND to an id with
         no endpoint known (an Ack to a stranger's Ping) goes back through
         the ROUTER to that routing id, so DEALERs are read as well;
+      - one connection per pair of nodes where it can: a peer that
+        connected to us and to which we have no DEALER of our own gets
+        our membership, detector and anti-entropy frames back over its
+        connection (the ROUTER, by the routing id its last frame came
+        with; "routed"), and a DEALER is opened only when that fails (not
+        connected, or its pipe is full). App frames always take a DEALER
+        (they wait in order, see "Backpressure"). The ROUTER's monitor
+        names the socket of a connection that drops, and the frames that
+        came in on it (ZMQ_SRCFD) name the peer: a peer reached that way
+        gets PEERLOST as a DEALER's disconnect would give it (not with a
+        secret, as above);
       - the beacon (framework/beacon.h): accepted beacons become JOINID
         commands to membership;
       - the four actors (actors/actors.h): their SEND effects are sealed

@@ -4,7 +4,8 @@
     The issue's live-node checks at cluster scale, run twice: once with the
     nodes finding each other through the loopback beacon (on a beacon port
     chosen at random per run, so parallel runs never mix), once through one
-    seed with the beacon off. In each: every node lists 16 alive; a key set
+    seed with the beacon off. In each: every node lists 16 alive; a pair of
+    nodes shares one TCP connection (a few races aside); a key set
     on one is read on all; an event said on one is heard exactly once by
     each hearer; a whisper reaches only its target; a query gets 16
     responses and finishes complete before its timeout; a node crashed
@@ -318,6 +319,29 @@ s_teardown (void **state)
 
 //  --------------------------------------------------------------------------
 //  Tests, in order on one cluster
+
+//  Resources: a pair of nodes that talk shares one TCP connection, the
+//  one the first of them to speak opened; the other answers back over it
+//  instead of dialling a second (each costs both a handshake, a socket
+//  monitor and buffers). Both may dial at the same moment, so a few
+//  pairs have two.
+static void
+test_pairs_share_one_connection (void **state)
+{
+    s_cluster_t *cluster = (s_cluster_t *) *state;
+    uint64_t opened = 0, routed = 0;
+    for (size_t i = 0; i < NODES; i++) {
+        opened += s_stat (cluster->nodes [i], "supervisor.links_opened");
+        routed += s_stat (cluster->nodes [i], "supervisor.routed");
+    }
+    printf ("test_node: %d nodes opened %d connections (%d pairs), "
+            "sent %d frames back over the peer's\n", NODES, (int) opened,
+            NODES * (NODES - 1) / 2, (int) routed);
+    //  Dialling every peer it talks to, each node opened 158-236 here
+    uint64_t pairs = NODES * (NODES - 1) / 2;
+    assert_true (routed > 0);
+    assert_true (opened <= pairs + pairs / 4);
+}
 
 //  Usage: every node lists the 16, all alive, itself once
 static void
@@ -722,6 +746,7 @@ main (void)
 
     const struct CMUnitTest cluster_tests [] = {
         cmocka_unit_test (test_every_node_lists_sixteen_alive),
+        cmocka_unit_test (test_pairs_share_one_connection),
         cmocka_unit_test (test_key_set_on_one_is_read_on_all),
         cmocka_unit_test (test_event_said_is_heard_exactly_once_by_each_hearer),
         cmocka_unit_test (test_whisper_reaches_only_its_target),

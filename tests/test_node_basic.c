@@ -5,7 +5,10 @@
     tcp://127.0.0.1 with the beacon OFF, joined through node 0 as a seed,
     list each other alive; a key set on one is read on the others; an event
     said is heard once by each hearer; a whisper reaches only its target; a
-    query gets three responses and completes; a node destroyed is seen LEFT.
+    query gets three responses and completes; a node destroyed is seen LEFT
+    (and its stop ends once its LEFT is spread). Two nodes share the one
+    connection the joiner opened, and a crash of the joiner is known at
+    once to the seed, which never dialled it.
     Every wait polls events or the member table until a condition holds or
     a deadline passes: nothing sleeps.
     =========================================================================
@@ -15,7 +18,9 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <unistd.h>
 #include "rumor.h"
+#include "supervisor.h"
 
 #define NODES       3               //  nodes per test cluster
 //  Deadline of every wait. Generous: under valgrind everything runs tens
@@ -405,6 +410,42 @@ test_destroyed_node_is_seen_left_never_failed (void **state)
     }
 }
 
+//  One connection per pair: node 1 dialled node 0 (its seed), and node 0
+//  answers over that connection without dialling back. When node 1
+//  crashes, node 0's ROUTER loses the connection, which tells node 0's
+//  detector at once (PEERLOST), as a link of its own would have, and
+//  node 0 reports node 1 FAILED.
+static void
+test_seed_answers_over_the_joiner_connection (void **state)
+{
+    (void) state;
+    s_cluster_t cluster;
+    memset (&cluster, 0, sizeof (cluster));
+    snprintf (cluster.cluster, sizeof (cluster.cluster), "pair%d",
+              (int) getpid ());
+    cluster.nodes [0] = s_node_start (cluster.cluster, 0, NULL);
+    cluster.nodes [1] = s_node_start (cluster.cluster, 1,
+                                      rumor_endpoint (cluster.nodes [0]));
+    assert_true (s_wait_alive (&cluster, 2));
+    assert_int_equal (s_counter (cluster.nodes [0],
+                                 "supervisor.links_opened"), 0);
+    assert_true (s_counter (cluster.nodes [0], "supervisor.routed") > 0);
+    assert_int_equal (s_counter (cluster.nodes [0],
+                                 "supervisor.peer_lost"), 0);
+
+    char crashed [33];
+    strcpy (crashed, rumor_id (cluster.nodes [1]));
+    rumor_node_crash (&cluster.nodes [1]);
+    rumor_event_t *event = s_wait_event (cluster.nodes [0],
+                                         RUMOR_EVENT_FAILED, crashed, NULL,
+                                         WAIT_MS);
+    assert_non_null (event);
+    rumor_event_destroy (&event);
+    assert_int_equal (s_counter (cluster.nodes [0],
+                                 "supervisor.peer_lost"), 1);
+    rumor_destroy (&cluster.nodes [0]);
+}
+
 //  Counters of every part come back through one call
 static void
 test_stats_merge_every_part (void **state)
@@ -507,6 +548,7 @@ main (void)
             test_destroyed_node_is_seen_left_never_failed, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown (
             test_stats_merge_every_part, s_setup, s_teardown),
+        cmocka_unit_test (test_seed_answers_over_the_joiner_connection),
         cmocka_unit_test (test_bad_arguments_return_errors),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
