@@ -12,6 +12,8 @@
 #      which at N = 4 (two of the four already dead) Serf can miss
 #    - the markdown table has a row per figure and the rumor/Serf ratio
 #    - tools/bench/spread.py at N = 4: every write reached every node
+#    - tools/bench/formation.py at N = 4: the cluster formed, and pairs of
+#      nodes share connections (frames were sent back over a peer's own)
 #  Exit 0 pass, 1 fail, 77 skipped (python3-zmq, python3-protobuf or protoc
 #  missing).
 #
@@ -67,19 +69,36 @@ if [ "$rc" -ne 0 ]; then
 fi
 cat "$tmp/out/results.md"
 
+#  Run a probe (tools/bench/NAME.py, bounded to 120 s) into $tmp/NAME and
+#  show what it printed; its exit code in $rc
+s_probe () {
+    local name=$1
+    shift
+    timeout -s TERM 120 "$PYTHON" "$SOURCE/tools/bench/$name.py" \
+        --rumord "$RUMORD" "$@" > "$tmp/$name" 2>&1 &
+    bench_pid=$!
+    wait "$bench_pid"
+    rc=$?
+    bench_pid=""
+    cat "$tmp/$name"
+}
+
 #  tools/bench/spread.py, the per-write probe: 3 events and 3 keys reach all
 #  4 nodes (exit 0), each kind gets its line, and the writes cost pushes
-timeout -s TERM 120 "$PYTHON" "$SOURCE/tools/bench/spread.py" \
-    --rumord "$RUMORD" --n 4 --writes 3 > "$tmp/spread" 2>&1 &
-bench_pid=$!
-wait "$bench_pid"
-rc=$?
-bench_pid=""
-cat "$tmp/spread"
+s_probe spread --n 4 --writes 3
 if [ "$rc" -ne 0 ] || ! grep -q '^event: 3 writes' "$tmp/spread" \
    || ! grep -q '^key: 3 writes' "$tmp/spread" \
    || ! grep -Eq 'pushes per write, all nodes: [1-9]' "$tmp/spread"; then
     echo "test_bench_smoke: FAIL: spread.py (exit $rc)"
+    exit 1
+fi
+
+#  tools/bench/formation.py, the formation probe: 4 nodes form (exit 0),
+#  the run gets its line, and pairs share connections (frames routed back)
+s_probe formation --n 4 --reps 1
+if [ "$rc" -ne 0 ] || ! grep -q '^run 1: join [0-9]* ms' "$tmp/formation" \
+   || ! grep -Eq 'routed ([1-9]|0\.[1-9])' "$tmp/formation"; then
+    echo "test_bench_smoke: FAIL: formation.py (exit $rc)"
     exit 1
 fi
 

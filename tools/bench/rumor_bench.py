@@ -188,6 +188,30 @@ class Netns (object):
             self.created = False
 
 
+def run_probe (bench, tag, body):
+    """The probes' main (spread.py, formation.py): body () in a network
+    namespace of its own when bench.args.netns; SIGTERM/SIGINT unwind
+    through the finally blocks, which kill every agent started and remove
+    the namespace and temp dir. body's exit code, 130 when interrupted."""
+    def stop (signum, frame):
+        raise KeyboardInterrupt ()
+    signal.signal (signal.SIGTERM, stop)
+    netns = None
+    try:
+        if bench.args.netns:
+            netns = Netns ("rumor-%s-%d" % (tag, os.getpid ()))
+            netns.create ()
+            netns.enter ()
+        return body ()
+    except KeyboardInterrupt:
+        print ("%s: interrupted" % tag, file = sys.stderr)
+        return 130
+    finally:
+        if netns:
+            netns.leave ()
+            netns.destroy ()
+
+
 def lo_bytes ():
     """Bytes sent on this namespace's loopback (each packet once)."""
     with open ("/proc/self/net/dev") as dev:

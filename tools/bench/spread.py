@@ -19,7 +19,6 @@
 
 import argparse
 import os
-import signal
 import statistics
 import sys
 
@@ -93,25 +92,7 @@ def main ():
         argv.append ("--no-netns")
     sys.argv = argv
     bench = rb.Bench (rb.parse_args ())
-    #  SIGTERM/SIGINT: unwind through the finally blocks, which kill every
-    #  agent started and remove the namespace and temp dir
-    def stop (signum, frame):
-        raise KeyboardInterrupt ()
-    signal.signal (signal.SIGTERM, stop)
-    netns = None
-    try:
-        if bench.args.netns:
-            netns = rb.Netns ("rumor-spread-%d" % os.getpid ())
-            netns.create ()
-            netns.enter ()
-        return run (args, bench)
-    except KeyboardInterrupt:
-        print ("spread: interrupted", file = sys.stderr)
-        return 130
-    finally:
-        if netns:
-            netns.leave ()
-            netns.destroy ()
+    return rb.run_probe (bench, "spread", lambda: run (args, bench))
 
 
 if __name__ == "__main__":
