@@ -9,11 +9,10 @@
         ONCE by the codec (refusals counted), then handed as a shared
         pointer to the actor that owns its body, and to membership as
         well when it carries piggybacked updates;
-      - one DEALER per peer (routing id = our 16-byte id; SNDTIMEO 0: a full
-        queue drops and counts, never blocks, except app frames, which
-        wait in a bounded queue per link, see "Backpressure"; LINGER 0),
-        opened on the
-        first SEND to it and closed when membership has forgotten the peer
+      - one DEALER per peer (routing id = our 16-byte id and a link
+        number; SNDTIMEO 0: a full queue drops and counts, never blocks,
+        except app frames, which wait in a bounded queue per link, see
+        "Backpressure"; LINGER 0), opened on the first SEND to it and closed when membership has forgotten the peer
         (DEAD/LEFT for reap_after_ms); at most max_members of them. Each
         has a zmq_socket_monitor: ZMQ_EVENT_DISCONNECTED of an established
         connection sends PEERLOST to the detector (the fast path; with a

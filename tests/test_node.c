@@ -337,7 +337,8 @@ test_pairs_share_one_connection (void **state)
     printf ("test_node: %d nodes opened %d connections (%d pairs), "
             "sent %d frames back over the peer's\n", NODES, (int) opened,
             NODES * (NODES - 1) / 2, (int) routed);
-    //  Dialling every peer it talks to, each node opened 158-236 here
+    //  When every node dialled each peer it talked to, the 16 opened
+    //  158-236 in all here
     uint64_t pairs = NODES * (NODES - 1) / 2;
     assert_true (routed > 0);
     assert_true (opened <= pairs + pairs / 4);
