@@ -6,6 +6,7 @@
     =========================================================================
 */
 
+#include <poll.h>
 #include <sys/prctl.h>
 #include "shell.h"
 
@@ -253,11 +254,45 @@ int
 rumor_shell_try_send (zmsg_t **msg_p, zsock_t *sock)
 {
     assert (msg_p && *msg_p);
-    //  A pipe says it has room for one more message; multipart messages
-    //  are queued whole once their first frame is taken
-    if (!(zsock_events (sock) & ZMQ_POLLOUT))
+    //  The first frame is sent without waiting (no events asked first:
+    //  see rumor_shell_try_recv); once a pipe took it, it takes the whole
+    //  message (libzmq counts a pipe's room in whole messages)
+    zmsg_t *msg = *msg_p;
+    zframe_t *frame = zmsg_pop (msg);
+    if (!frame)
+        return -1;                  //  (an empty message: not sent)
+    int more = zmsg_size (msg)? ZFRAME_MORE: 0;
+    if (zframe_send (&frame, sock, more | ZFRAME_DONTWAIT)) {
+        zmsg_prepend (msg, &frame);
         return -1;
-    return zmsg_send (msg_p, sock);
+    }
+    int rc = 0;
+    while (rc == 0 && (frame = zmsg_pop (msg))) {
+        more = zmsg_size (msg)? ZFRAME_MORE: 0;
+        rc = zframe_send (&frame, sock, more);
+        zframe_destroy (&frame);    //  (when not sent: the context ends)
+    }
+    zmsg_destroy (msg_p);           //  sent, or lost halfway (*msg_p NULL)
+    return rc;
+}
+
+zframe_t *
+rumor_shell_try_recv (void *sock)
+{
+    assert (sock);
+    //  czmq reads a frame only as the socket's timeout says: make it 0
+    //  for this one read (a setsockopt is a store, no system call)
+    void *handle = zsock_resolve (sock);
+    int timeout = -1;
+    size_t size = sizeof (timeout);
+    zmq_getsockopt (handle, ZMQ_RCVTIMEO, &timeout, &size);
+    int now = 0;
+    zmq_setsockopt (handle, ZMQ_RCVTIMEO, &now, sizeof (now));
+    zframe_t *frame = zframe_recv (sock);
+    int error = zmq_errno ();
+    zmq_setsockopt (handle, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    errno = error;
+    return frame;
 }
 
 
@@ -271,7 +306,7 @@ typedef struct {
 
 typedef struct {
     zsock_t *pipe;                  //  to the supervisor
-    zpoller_t *poller;              //  over the pipe
+    int pipe_fd;                    //  its handle (ZMQ_FD), polled
     const rumor_shell_vtable_t *vtable;     //  the core's functions
     void *core;                     //  the pure core, owned
     zlistx_t *backlog;              //  zmsg_t waiting for room in the pipe
@@ -299,10 +334,9 @@ s_self_new (zsock_t *pipe, const s_args_t *args)
     self->pipe = pipe;
     self->vtable = args->vtable;
     self->core = args->core;
-    self->poller = zpoller_new (pipe, NULL);
-    assert (self->poller);
-    //  The node decides when we stop ($TERM), not SIGINT
-    zpoller_set_nonstop (self->poller, true);
+    //  The node decides when we stop ($TERM), not SIGINT: we poll the
+    //  pipe's handle ourselves and an interrupted poll just loops
+    self->pipe_fd = zsock_fd (pipe);
     self->backlog = zlistx_new ();
     assert (self->backlog);
     zlistx_set_destructor (self->backlog, s_msg_destructor);
@@ -320,7 +354,6 @@ s_self_destroy (self_t **self_p)
         return;
     self->vtable->destroy (&self->core);
     zlistx_destroy (&self->backlog);
-    zpoller_destroy (&self->poller);
     free (self);
     *self_p = NULL;
 }
@@ -520,12 +553,10 @@ s_self_handle_post (self_t *self, zframe_t *frame)
     }
 }
 
+//  One input from the pipe, read already
 static void
-s_self_handle_pipe (self_t *self)
+s_self_handle_input (self_t *self, zframe_t *frame)
 {
-    zframe_t *frame = zframe_recv (self->pipe);
-    if (!frame)
-        return;                     //  interrupted
     self->inputs++;
     bool single = !zframe_more (frame);
     const char *kind;
@@ -576,16 +607,32 @@ s_self_wait_room (self_t *self)
 #define S_BURST             32
 
 //  Handle what the pipe holds, up to S_BURST inputs, without waiting.
-static void
+//  Returns how many: fewer than S_BURST (and not paused or terminated)
+//  means the last read found nothing.
+static int
 s_self_handle_burst (self_t *self)
 {
-    s_self_handle_pipe (self);
-    for (int count = 1; count < S_BURST && !self->terminated
-                     && !s_self_paused (self)
-                     && (zsock_events (self->pipe) & ZMQ_POLLIN); count++) {
-        s_self_flush (self);
-        s_self_handle_pipe (self);
+    int count = 0;
+    while (count < S_BURST && !self->terminated && !s_self_paused (self)) {
+        zframe_t *frame = rumor_shell_try_recv (self->pipe);
+        if (!frame)
+            break;
+        if (count++)
+            s_self_flush (self);
+        s_self_handle_input (self, frame);
     }
+    return count;
+}
+
+//  Sleep until the pipe's handle fires or the core's deadline. Only right
+//  after a read found nothing: libzmq then signals the handle on the next
+//  input. A send may take that signal (it processes libzmq's commands),
+//  so after every flush the pipe is read again before we sleep.
+static void
+s_self_wait_input (self_t *self)
+{
+    struct pollfd item = { .fd = self->pipe_fd, .events = POLLIN };
+    poll (&item, 1, s_self_timeout (self));
 }
 
 static void
@@ -609,10 +656,10 @@ s_shell_actor (zsock_t *pipe, void *args)
             s_self_flush (self);
             continue;
         }
-        zsock_t *which = (zsock_t *) zpoller_wait (self->poller,
-                                                   s_self_timeout (self));
-        if (which == self->pipe)
-            s_self_handle_burst (self);
+        //  Read first: what came while we worked costs no wait
+        if (s_self_handle_burst (self) == 0 && !self->terminated
+        &&  !s_self_paused (self))
+            s_self_wait_input (self);
         if (!self->terminated) {
             s_self_tick (self);
             s_self_flush (self);

@@ -209,7 +209,16 @@ void rumor_shell_add_counters (zmsg_t *msg, const char *prefix,
 zmsg_t *rumor_shell_reply_new (uint32_t seq);
 
 //  Send msg on sock without ever blocking: returns 0 if sent, -1 if the
-//  socket cannot take it now (msg is then left to the caller, untouched).
+//  socket cannot take it now (msg is then left to the caller, untouched)
+//  or, with *msg_p NULL, if it was lost halfway (the context ends).
 int rumor_shell_try_send (zmsg_t **msg_p, zsock_t *sock);
+
+//  The next frame sock holds, or NULL if it holds none now (errno EAGAIN);
+//  never blocks. Cheaper than asking zsock_events first: libzmq answers
+//  ZMQ_EVENTS with two system calls (it looks for commands: getpid and a
+//  poll) each time, while a receive that finds a frame makes none. Only
+//  a read that finds nothing pays them, once per burst. The rest of a
+//  multi-frame message is read as usual (zframe_recv): it came whole.
+zframe_t *rumor_shell_try_recv (void *sock);
 
 #endif

@@ -1115,19 +1115,19 @@ s_post (rumor_t *self, const char *command, const rumor_shell_arg_t *args,
         size_t count)
 {
     zsock_t *pipe = zactor_sock (self->supervisor);
+    zframe_t *post = rumor_shell_post_new ("app", command, args, count);
+    //  Sent at once while the pipe has room; the events of a socket are
+    //  asked only when it is full (rumor_shell_try_recv says why)
     int64_t deadline = zclock_mono () + S_CALL_TIMEOUT_MS;
-    while (!(zsock_events (pipe) & ZMQ_POLLOUT)) {
+    while (zframe_send (&post, pipe, ZFRAME_DONTWAIT)) {
         int64_t left = deadline - zclock_mono ();
         zmq_pollitem_t item = { zsock_resolve (pipe), 0, ZMQ_POLLOUT, 0 };
-        if (left <= 0 || zmq_poll (&item, 1, (long) left) < 0)
+        if (left <= 0 || zmq_poll (&item, 1, (long) left) < 0) {
+            zframe_destroy (&post);
             return RUMOR_ETIMEOUT;
+        }
     }
-    zframe_t *post = rumor_shell_post_new ("app", command, args, count);
-    if (zframe_send (&post, pipe, ZFRAME_DONTWAIT)) {
-        zframe_destroy (&post);
-        return RUMOR_ETIMEOUT;
-    }
-    return RUMOR_OK;
+    return RUMOR_OK;                //  (a frame sent is destroyed)
 }
 
 //  A topic to say on: a well-formed pattern without wildcard words (the
@@ -1480,11 +1480,12 @@ rumor_recv_timeout (rumor_t *self, int timeout_ms)
     //  A stopped node sends nothing more: hand out what is queued only
     if (!self->supervisor)
         timeout_ms = 0;
-    if (!s_event_ready (self, timeout_ms))
-        return NULL;                //  timeout or interrupted
-    zframe_t *frame = zframe_recv (self->events);
+    //  What is queued already costs no poll (rumor_shell_try_recv)
+    zframe_t *frame = rumor_shell_try_recv (self->events);
+    if (!frame && timeout_ms != 0 && s_event_ready (self, timeout_ms))
+        frame = zframe_recv (self->events);
     if (!frame)
-        return NULL;
+        return NULL;                //  timeout or interrupted
     rumor_event_t *event = s_event_new (&frame);
     zframe_destroy (&frame);
     return event;

@@ -552,6 +552,21 @@ s_source_has_input (self_t *self, int index)
     return false;
 }
 
+//  The next frame of a socket source that may have input, or NULL: then
+//  it is clean (see rumor_shell_try_recv: no events asked first)
+static zframe_t *
+s_source_recv (self_t *self, int index)
+{
+    s_source_t *source = &self->sources [index];
+    if (!source->handle || source->off || !source->dirty)
+        return NULL;
+    assert (source->zmq);
+    zframe_t *frame = rumor_shell_try_recv (source->handle);
+    if (!frame)
+        source->dirty = false;
+    return frame;
+}
+
 //  We sent on a socket: its send may have taken the signal of a frame
 //  that arrived meanwhile, so look at it before we sleep.
 static void
@@ -685,7 +700,9 @@ s_pending_flush (self_t *self, s_link_t *link, int64_t now)
     zframe_t *frame;
     if (link->dealer)
         s_link_touch (self, link);
-    while (link->dealer && (zsock_events (link->dealer) & ZMQ_POLLOUT)
+    //  (no POLLOUT asked first: see rumor_shell_try_recv; a send that
+    //  does not fit fails at once, SNDTIMEO 0)
+    while (link->dealer
        && (frame = (zframe_t *) zlistx_first (link->pending))) {
         size_t size = zframe_size (frame);
         if (zframe_send (&frame, link->dealer, ZFRAME_DONTWAIT | ZFRAME_REUSE))
@@ -2116,11 +2133,8 @@ s_discard_rest (zsock_t *socket)
 
 //  ROUTER: routing id | frame. Anything else is counted and dropped.
 static void
-s_handle_router (self_t *self, int64_t now)
+s_handle_router (self_t *self, zframe_t *routing, int64_t now)
 {
-    zframe_t *routing = zframe_recv (self->router);
-    if (!routing)
-        return;
     //  The frame as a zmq_msg_t: it names the socket it came in on
     zmq_msg_t frame;
     zmq_msg_init (&frame);
@@ -2141,14 +2155,12 @@ s_handle_router (self_t *self, int64_t now)
 //  A DEALER got a frame back through a peer's ROUTER (an Ack to us while
 //  that peer did not know our endpoint yet).
 static void
-s_handle_dealer (self_t *self, s_link_t *link, int64_t now)
+s_handle_dealer (self_t *self, s_link_t *link, zframe_t *frame, int64_t now)
 {
-    zframe_t *frame = zframe_recv (link->dealer);
-    if (frame && !zframe_more (frame))
+    if (!zframe_more (frame))
         s_handle_frame (self, zframe_data (frame), zframe_size (frame),
                         NULL, -1, now);
-    else
-    if (frame) {
+    else {
         self->stats.frames_in++;
         self->stats.bad_frames++;
         s_discard_rest (link->dealer);
@@ -2326,9 +2338,10 @@ s_link_read (self_t *self, s_link_t *link, int64_t now)
 {
     s_link_checked (self, link);
     int count = 0;
+    zframe_t *frame;
     while (link->dealer && count < S_BURST
-       && (zsock_events (link->dealer) & ZMQ_POLLIN)) {
-        s_handle_dealer (self, link, now);
+       && (frame = rumor_shell_try_recv (link->dealer))) {
+        s_handle_dealer (self, link, frame, now);
         count++;
     }
     bool more = count == S_BURST;
@@ -2484,12 +2497,8 @@ s_handle_actor_msg (self_t *self, int index, zframe_t **first_p, int64_t now)
 
 //  What an actor sends up: an effect (one frame), or a reply or notice
 static void
-s_handle_actor (self_t *self, int index, int64_t now)
+s_handle_actor (self_t *self, int index, zframe_t *frame, int64_t now)
 {
-    zsock_t *actor = s_actor_sock (self, index);
-    zframe_t *frame = zframe_recv (actor);
-    if (!frame)
-        return;
     if (zframe_more (frame))
         s_handle_actor_msg (self, index, &frame, now);
     else
@@ -3115,11 +3124,8 @@ s_handle_post (self_t *self, zframe_t **frame_p)
 
 //  What the program sends: a post (one frame), or a request
 static void
-s_handle_pipe (self_t *self, int64_t now)
+s_handle_pipe (self_t *self, zframe_t *frame, int64_t now)
 {
-    zframe_t *frame = zframe_recv (self->pipe);
-    if (!frame)
-        return;
     if (!zframe_more (frame) && zframe_size (frame)
     &&  zframe_data (frame) [0] == RUMOR_SHELL_POST) {
         s_handle_post (self, &frame);
@@ -3407,21 +3413,22 @@ s_flow (self_t *self)
 static void
 s_sweep (self_t *self, int64_t now)
 {
+    zframe_t *frame;
     for (int i = 0; i < S_BURST && !self->terminated && !s_pipe_paused (self)
-                    && s_source_has_input (self, S_SRC_PIPE); i++)
-        s_handle_pipe (self, now);
+                    && (frame = s_source_recv (self, S_SRC_PIPE)); i++)
+        s_handle_pipe (self, frame, now);
     if (self->terminated || !self->started)
         return;
     for (int i = 0; i < S_BURST && !s_router_paused (self)
-         && s_source_has_input (self, S_SRC_ROUTER); i++)
-        s_handle_router (self, now);
+         && (frame = s_source_recv (self, S_SRC_ROUTER)); i++)
+        s_handle_router (self, frame, now);
     for (int i = 0; i < S_BURST
          && s_source_has_input (self, S_SRC_MONITOR); i++)
         s_handle_router_monitor (self);
     for (int index = 0; index < S_ACTORS; index++)
         for (int i = 0; i < S_BURST && (index != S_APP || !self->links_full)
-             && s_source_has_input (self, S_SRC_ACTOR + index); i++)
-            s_handle_actor (self, index, now);
+             && (frame = s_source_recv (self, S_SRC_ACTOR + index)); i++)
+            s_handle_actor (self, index, frame, now);
     //  Plain handles are level-triggered: one read each, and they fire
     //  again while they hold more
     s_source_t *beacon = &self->sources [S_SRC_BEACON];

@@ -509,6 +509,64 @@ test_full_pipe_never_blocks_and_drops_are_counted (void **state)
     zactor_destroy (&actor);
 }
 
+//  The pipe primitives every hop uses: a read that finds nothing returns
+//  at once and leaves the socket's own timeout as it was; a send to a
+//  full pipe returns -1 and leaves the message whole; a multi-frame
+//  message arrives whole and in order.
+static void
+test_try_recv_and_try_send_never_block (void **state)
+{
+    (void) state;
+    zsock_t *writer = zsock_new_pair ("@inproc://test-shell-try");
+    zsock_t *reader = zsock_new_pair (">inproc://test-shell-try");
+    assert_non_null (writer);
+    assert_non_null (reader);
+    zsock_set_sndtimeo (writer, 0);
+    zsock_set_rcvtimeo (reader, 4321);
+    int64_t started = zclock_mono ();
+    assert_null (rumor_shell_try_recv (reader));
+    assert_int_equal (errno, EAGAIN);
+    assert_true (zclock_mono () - started < 1000);  //  not the 4.3 s
+    assert_int_equal (zsock_rcvtimeo (reader), 4321);
+    //  Fill the pipe (both ends' high-water marks), counting what went
+    size_t sent = 0;
+    zmsg_t *msg = NULL;
+    while (true) {
+        msg = zmsg_new ();
+        zmsg_addstr (msg, "first");
+        zmsg_addmem (msg, &sent, sizeof (sent));
+        if (rumor_shell_try_send (&msg, writer))
+            break;
+        assert_null (msg);
+        sent++;
+        assert_true (sent < 100000);
+    }
+    //  The refused message is whole
+    assert_non_null (msg);
+    assert_int_equal (zmsg_size (msg), 2);
+    assert_true (zframe_streq (zmsg_first (msg), "first"));
+    zmsg_destroy (&msg);
+    //  Everything sent arrives, each message whole and in order
+    for (size_t index = 0; index < sent; index++) {
+        zframe_t *frame = rumor_shell_try_recv (reader);
+        assert_non_null (frame);
+        assert_true (zframe_streq (frame, "first"));
+        assert_true (zframe_more (frame));
+        zframe_destroy (&frame);
+        frame = zframe_recv (reader);
+        assert_non_null (frame);
+        assert_false (zframe_more (frame));
+        size_t seq;
+        assert_int_equal (zframe_size (frame), sizeof (seq));
+        memcpy (&seq, zframe_data (frame), sizeof (seq));
+        assert_int_equal (seq, index);
+        zframe_destroy (&frame);
+    }
+    assert_null (rumor_shell_try_recv (reader));
+    zsock_destroy (&reader);
+    zsock_destroy (&writer);
+}
+
 int
 main (void)
 {
@@ -520,6 +578,7 @@ main (void)
         cmocka_unit_test (test_shared_message_is_released_by_the_shell),
         cmocka_unit_test (test_notice_comes_up_once),
         cmocka_unit_test (test_full_pipe_never_blocks_and_drops_are_counted),
+        cmocka_unit_test (test_try_recv_and_try_send_never_block),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
