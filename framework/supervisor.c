@@ -273,6 +273,7 @@ typedef struct {
     int monitor_fd;                 //  self->epoll (s_link_touch)
     void *checking;                 //  our item in self->checking while
                                     //  the link is to be read, or NULL
+    bool monitor_dirty;             //  ... and its monitor too
     char *endpoint;                 //  "tcp://host:port"
     s_peer_t *peer;                 //  owner, NULL while anonymous
     void *handle;                   //  our item in self->links
@@ -885,6 +886,7 @@ s_link_open (self_t *self, s_link_t *link)
         self->stats.link_failed++;
         return -1;
     }
+    link->monitor_dirty = true;
     s_link_touch (self, link);
     return 0;
 }
@@ -2345,10 +2347,19 @@ s_link_read (self_t *self, s_link_t *link, int64_t now)
         count++;
     }
     bool more = count == S_BURST;
-    for (count = 0; link->monitor && count < S_BURST
-                 && (zsock_events (link->monitor) & ZMQ_POLLIN); count++)
-        if (!s_handle_monitor (self, link, now))
-            return;
+    //  The monitor only when a handle of the link fired or its last read
+    //  stopped at a burst: our sends on the DEALER never take its signal,
+    //  and asking it costs two system calls (rumor_shell_try_recv)
+    count = 0;
+    if (link->monitor_dirty) {
+        while (link->monitor && count < S_BURST
+           && (zsock_events (link->monitor) & ZMQ_POLLIN)) {
+            if (!s_handle_monitor (self, link, now))
+                return;
+            count++;
+        }
+        link->monitor_dirty = count == S_BURST;
+    }
     if (more || count == S_BURST)
         s_link_touch (self, link);
 }
@@ -2371,8 +2382,11 @@ s_links_ready (self_t *self, int64_t now)
 {
     struct epoll_event events [64];
     int ready = epoll_wait (self->epoll->fd, events, 64, 0);
-    for (int index = 0; index < ready; index++)
-        s_link_touch (self, (s_link_t *) events [index].data.ptr);
+    for (int index = 0; index < ready; index++) {
+        s_link_t *link = (s_link_t *) events [index].data.ptr;
+        link->monitor_dirty = true;         //  (either handle fired)
+        s_link_touch (self, link);
+    }
     s_links_recheck (self, now);
 }
 
