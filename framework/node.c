@@ -1480,6 +1480,10 @@ rumor_recv_timeout (rumor_t *self, int timeout_ms)
     //  A stopped node sends nothing more: hand out what is queued only
     if (!self->supervisor)
         timeout_ms = 0;
+    //  Interrupted: NULL even while events are queued (rumor.h), or a
+    //  busy cluster would keep a program's receive loop from ending
+    if (zsys_interrupted)
+        return NULL;
     //  What is queued already costs no poll (rumor_shell_try_recv)
     zframe_t *frame = rumor_shell_try_recv (self->events);
     if (!frame && timeout_ms != 0 && s_event_ready (self, timeout_ms))

@@ -733,6 +733,39 @@ test_recv_returns_null_once_interrupted (void **state)
     assert_true (took < WATCHDOG_MS);
 }
 
+//  Interrupted with an event queued: rumor_recv still returns NULL (a
+//  loop over rumor_recv ends on Ctrl-C even while events keep coming),
+//  and the event is handed out once the flag is cleared.
+static void
+test_recv_null_when_interrupted_with_events_queued (void **state)
+{
+    (void) state;
+    s_cluster_t lone;
+    memset (&lone, 0, sizeof (lone));
+    snprintf (lone.cluster, sizeof (lone.cluster), "node-queued-%d",
+              (int) getpid ());
+    lone.mode = RUMOR_BEACON_OFF;
+    lone.beacon_port = s_beacon_port;
+    lone.size = 1;
+    lone.nodes [0] = s_node_start (&lone, 0);
+    s_pace (&lone, 200);
+    rumor_t *node = lone.nodes [0];
+    //  Alone, a query ends at once: QUERY_DONE is queued for us
+    assert_true (rumor_query (node, "ask.lone", "?", 1, 50) > 0);
+    zmq_pollitem_t item = { zsock_resolve (rumor_socket (node)), 0,
+                            ZMQ_POLLIN, 0 };
+    assert_int_equal (zmq_poll (&item, 1, 10000), 1);
+    zsys_interrupted = 1;
+    rumor_event_t *event = rumor_recv (node);
+    zsys_interrupted = 0;
+    assert_null (event);
+    event = rumor_recv_timeout (node, 10000);
+    assert_non_null (event);
+    assert_int_equal (rumor_event_type (event), RUMOR_EVENT_QUERY_DONE);
+    rumor_event_destroy (&event);
+    rumor_destroy (&lone.nodes [0]);
+}
+
 
 int
 main (void)
@@ -761,6 +794,7 @@ main (void)
     };
     const struct CMUnitTest interrupt_tests [] = {
         cmocka_unit_test (test_recv_returns_null_once_interrupted),
+        cmocka_unit_test (test_recv_null_when_interrupted_with_events_queued),
     };
     int failed = 0;
     failed += cmocka_run_group_tests_name ("beacon", cluster_tests,
