@@ -684,20 +684,28 @@ s_watchdog (void *args)
     return NULL;
 }
 
+//  One node alone in a cluster of its own (beacon off), started and
+//  drained of what its start produced
+static rumor_t *
+s_lone_start (s_cluster_t *lone, const char *name)
+{
+    memset (lone, 0, sizeof (*lone));
+    snprintf (lone->cluster, sizeof (lone->cluster), "node-%s-%d", name,
+              (int) getpid ());
+    lone->mode = RUMOR_BEACON_OFF;
+    lone->beacon_port = s_beacon_port;
+    lone->size = 1;
+    lone->nodes [0] = s_node_start (lone, 0);
+    s_pace (lone, 200);
+    return lone->nodes [0];
+}
+
 static void
 test_recv_returns_null_once_interrupted (void **state)
 {
     (void) state;
     s_cluster_t lone;
-    memset (&lone, 0, sizeof (lone));
-    snprintf (lone.cluster, sizeof (lone.cluster), "node-lone-%d",
-              (int) getpid ());
-    lone.mode = RUMOR_BEACON_OFF;
-    lone.beacon_port = s_beacon_port;
-    lone.size = 1;
-    lone.nodes [0] = s_node_start (&lone, 0);
-    //  Drain what start produced
-    s_pace (&lone, 200);
+    s_lone_start (&lone, "lone");
 
     struct sigaction action, old_action;
     memset (&action, 0, sizeof (action));
@@ -741,15 +749,7 @@ test_recv_null_when_interrupted_with_events_queued (void **state)
 {
     (void) state;
     s_cluster_t lone;
-    memset (&lone, 0, sizeof (lone));
-    snprintf (lone.cluster, sizeof (lone.cluster), "node-queued-%d",
-              (int) getpid ());
-    lone.mode = RUMOR_BEACON_OFF;
-    lone.beacon_port = s_beacon_port;
-    lone.size = 1;
-    lone.nodes [0] = s_node_start (&lone, 0);
-    s_pace (&lone, 200);
-    rumor_t *node = lone.nodes [0];
+    rumor_t *node = s_lone_start (&lone, "queued");
     //  Alone, a query ends at once: QUERY_DONE is queued for us
     assert_true (rumor_query (node, "ask.lone", "?", 1, 50) > 0);
     zmq_pollitem_t item = { zsock_resolve (rumor_socket (node)), 0,
