@@ -423,7 +423,9 @@ typedef enum {
     RUMOR_EVENT_QUERY_DONE          //  one of our queries finished
 } rumor_event_type_t;
 
-//  Wait for the next event: NULL if interrupted or the node stopped.
+//  Wait for the next event: NULL if the node stopped, or once interrupted
+//  (czmq's zsys_interrupted, set by SIGINT/SIGTERM), even while events
+//  are queued, so that a receive loop ends on Ctrl-C.
 rumor_event_t *rumor_recv (rumor_t *self);
 
 //  Same, waiting at most timeout_ms (NULL on timeout).
